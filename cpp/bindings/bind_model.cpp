@@ -1,0 +1,146 @@
+// Binds Model32 / Model64: a network, its optimizer and its training loop, for one dtype.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <pybind11/eigen.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fastae/network.hpp"
+#include "fastae/optimizer.hpp"
+#include "fastae/trainer.hpp"
+
+namespace py = pybind11;
+using namespace fastae;
+
+namespace {
+
+template <class S>
+struct Model {
+  Network<S> network;
+  std::unique_ptr<Optimizer<S>> optimizer;
+  std::unique_ptr<Trainer<S>> trainer;
+
+  Model(const std::vector<Index>& sizes, const std::vector<std::string>& activations, const std::string& loss,
+        const OptimizerConfig& config)
+      : network(sizes, parse_activations(activations), loss_from_name(loss)) {
+    set_optimizer(config);
+  }
+
+  void set_optimizer(const OptimizerConfig& config) {
+    optimizer = std::make_unique<Optimizer<S>>(config, network.n_params());
+    trainer = std::make_unique<Trainer<S>>(network, *optimizer);
+  }
+
+  static std::vector<Activation> parse_activations(const std::vector<std::string>& names) {
+    std::vector<Activation> acts;
+    for (const auto& name : names) acts.push_back(activation_from_name(name));
+    return acts;
+  }
+};
+
+template <class S>
+ConstRowMap<S> view(const ConstRowRef<S>& x) {
+  return ConstRowMap<S>(x.data(), x.rows(), x.cols(), Eigen::OuterStride<>(x.outerStride()));
+}
+
+// A NumPy view of n values at data, keeping `owner` alive while the view exists.
+template <class S>
+py::array_t<S> numpy_view(S* data, Index n, py::handle owner) {
+  return py::array_t<S>({static_cast<py::ssize_t>(n)}, {static_cast<py::ssize_t>(sizeof(S))}, data, owner);
+}
+
+template <class S>
+void bind_model_for(py::module_& m, const char* name) {
+  using M = Model<S>;
+  py::class_<M>(m, name)
+      .def(py::init<const std::vector<Index>&, const std::vector<std::string>&, const std::string&, const OptimizerConfig&>(),
+           py::arg("sizes"), py::arg("activations"), py::arg("loss"), py::arg("optimizer"))
+      .def_property_readonly("n_params", [](const M& self) { return self.network.n_params(); })
+      .def_property_readonly(
+          "params", [](py::object self) {
+            M& model = self.cast<M&>();
+            return numpy_view<S>(model.network.params().data(), model.network.n_params(), self);
+          },
+          "The flat parameter vector (W1, b1, W2, b2, ...), a writable view")
+      .def_property_readonly("layers",
+                             [](const M& self) {
+                               py::list out;
+                               for (const auto& s : self.network.layers())
+                                 out.append(py::make_tuple(s.in, s.out, s.weight_offset, s.bias_offset,
+                                                           activation_name(s.activation)));
+                               return out;
+                             })
+      .def_property_readonly("loss", [](const M& self) { return std::string(loss_name(self.network.loss())); })
+      .def_property_readonly("optimizer", [](const M& self) { return self.optimizer->config(); })
+      .def("set_optimizer", &M::set_optimizer, py::arg("config"), "Replace the optimizer; its state starts at zero")
+      .def("set_learning_rate", [](M& self, double lr) { self.optimizer->set_learning_rate(lr); }, py::arg("lr"))
+      .def_property(
+          "optimizer_steps", [](const M& self) { return self.optimizer->steps(); },
+          [](M& self, std::int64_t steps) { self.optimizer->set_steps(steps); })
+      .def("optimizer_slots",
+           [](py::object self) {
+             M& model = self.cast<M&>();
+             py::list out;
+             const auto names = optimizer_slot_names(model.optimizer->config());
+             auto& slots = model.optimizer->slots();
+             for (std::size_t i = 0; i < names.size(); ++i)
+               out.append(py::make_tuple(names[i], numpy_view<S>(slots[i].data(), slots[i].size(), self)));
+             return out;
+           },
+           "[(name, writable view)] of the optimizer's state buffers")
+      .def("reset_optimizer", [](M& self) { self.optimizer->reset(); })
+      .def(
+          "train_epoch",
+          [](M& self, const ConstRowRef<S>& x, Index batch_size, bool shuffle, std::uint64_t rng_state, int n_threads) {
+            const double loss = self.trainer->train_epoch(view<S>(x), batch_size, shuffle, rng_state, n_threads);
+            return std::make_pair(loss, rng_state);
+          },
+          py::arg("X").noconvert(), py::arg("batch_size"), py::arg("shuffle"), py::arg("rng_state"), py::arg("n_threads"),
+          py::call_guard<py::gil_scoped_release>(), "One epoch; returns (mean loss, next rng state)")
+      .def(
+          "apply",
+          [](const M& self, const ConstRowRef<S>& x, Index first, Index last, RowRef<S> out, int n_threads) {
+            self.network.apply(view<S>(x), first, last, RowMap<S>(out.data(), out.rows(), out.cols(), Eigen::OuterStride<>(out.outerStride())),
+                               n_threads);
+          },
+          py::arg("X").noconvert(), py::arg("first"), py::arg("last"), py::arg("out").noconvert(), py::arg("n_threads"),
+          py::call_guard<py::gil_scoped_release>(), "out = layers [first, last) applied to X")
+      .def(
+          "row_losses",
+          [](const M& self, const ConstRowRef<S>& x, Eigen::Ref<Eigen::VectorXd> out, int n_threads) {
+            if (out.size() != x.rows()) throw std::invalid_argument("out: needs one entry per row of X");
+            self.network.row_losses(view<S>(x), out.data(), n_threads);
+          },
+          py::arg("X").noconvert(), py::arg("out").noconvert(), py::arg("n_threads"), py::call_guard<py::gil_scoped_release>(),
+          "out[i] = sum over features of the loss of reconstructing row i");
+}
+
+}  // namespace
+
+void bind_model(py::module_& m) {
+  py::class_<OptimizerConfig>(m, "OptimizerConfig")
+      .def(py::init<>())
+      .def_property(
+          "kind", [](const OptimizerConfig& c) { return std::string(optimizer_name(c.kind)); },
+          [](OptimizerConfig& c, const std::string& name) { c.kind = optimizer_from_name(name); })
+      .def_readwrite("lr", &OptimizerConfig::lr)
+      .def_readwrite("weight_decay", &OptimizerConfig::weight_decay)
+      .def_readwrite("momentum", &OptimizerConfig::momentum)
+      .def_readwrite("dampening", &OptimizerConfig::dampening)
+      .def_readwrite("nesterov", &OptimizerConfig::nesterov)
+      .def_readwrite("alpha", &OptimizerConfig::alpha)
+      .def_readwrite("centered", &OptimizerConfig::centered)
+      .def_readwrite("beta1", &OptimizerConfig::beta1)
+      .def_readwrite("beta2", &OptimizerConfig::beta2)
+      .def_readwrite("amsgrad", &OptimizerConfig::amsgrad)
+      .def_readwrite("eps", &OptimizerConfig::eps)
+      .def_readwrite("clip_value", &OptimizerConfig::clip_value)
+      .def_readwrite("clip_norm", &OptimizerConfig::clip_norm)
+      .def("validate", &OptimizerConfig::validate)
+      .def("slot_names", [](const OptimizerConfig& c) { return optimizer_slot_names(c); });
+  bind_model_for<float>(m, "Model32");
+  bind_model_for<double>(m, "Model64");
+}

@@ -1,0 +1,72 @@
+// Activation functions, applied in place with the bias in one pass, and their derivatives.
+// Every derivative is written in terms of the layer's output a = f(z), so only a is stored.
+#pragma once
+
+#include <string>
+
+#include "fastae/types.hpp"
+
+namespace fastae {
+
+enum class Activation { Linear, Relu, LeakyRelu, Elu, Tanh, Sigmoid, Softplus };
+
+Activation activation_from_name(const std::string& name);
+const char* activation_name(Activation act);
+
+constexpr double kLeakySlope = 0.01;  // leaky_relu: f(z) = z for z > 0, 0.01 z otherwise
+constexpr double kEluAlpha = 1.0;     // elu: f(z) = z for z > 0, alpha (e^z - 1) otherwise
+
+// Overflow-safe logistic: with e = exp(-|z|), sigmoid(z) = 1/(1+e) for z >= 0, e/(1+e) otherwise.
+template <class Derived>
+inline auto sigmoid_of(const Eigen::ArrayBase<Derived>& z) {
+  using S = typename Derived::Scalar;
+  const auto e = (-z.abs()).exp();
+  return (z >= S(0)).select(S(1) / (S(1) + e), e / (S(1) + e));
+}
+
+// row = f(row), in place; `row` is an Eigen array expression that can be assigned to.
+template <class RowArray>
+inline void activate_row(RowArray& row, Activation act) {
+  using S = typename RowArray::Scalar;
+  switch (act) {
+    case Activation::Linear: break;
+    case Activation::Relu: row = row.max(S(0)); break;                  // max(z, 0)
+    case Activation::LeakyRelu: row = row.max(S(kLeakySlope) * row); break;  // max(z, 0.01 z)
+    case Activation::Elu: row = (row > S(0)).select(row, S(kEluAlpha) * row.expm1()); break;
+    case Activation::Tanh: row = row.tanh(); break;
+    case Activation::Sigmoid: row = sigmoid_of(row); break;
+    case Activation::Softplus: row = row.max(S(0)) + (-row.abs()).exp().log1p(); break;  // max(z,0) + log1p(e^-|z|)
+  }
+}
+
+// a = f(z + b) for each row of z, in place: the bias and the activation in one pass.
+template <class Z, class B>
+void bias_activate(Z&& z, const B& b, Activation act) {
+  for (Index r = 0; r < z.rows(); ++r) {
+    auto row = z.row(r).array();
+    row += b.array();
+    activate_row(row, act);
+  }
+}
+
+// d *= f'(z), with f'(z) written from a = f(z).
+template <class D, class A>
+void multiply_by_derivative(D&& d, const A& a, Activation act) {
+  using S = typename A::Scalar;
+  if (act == Activation::Linear) return;
+  for (Index r = 0; r < d.rows(); ++r) {
+    auto g = d.row(r).array();
+    const auto y = a.row(r).array();
+    switch (act) {
+      case Activation::Linear: break;
+      case Activation::Relu: g = (y > S(0)).select(g, S(0)); break;  // 1 if z > 0 else 0
+      case Activation::LeakyRelu: g = (y > S(0)).select(g, S(kLeakySlope) * g); break;
+      case Activation::Elu: g = (y > S(0)).select(g, g * (y + S(kEluAlpha))); break;  // alpha e^z = a + alpha
+      case Activation::Tanh: g = g * (S(1) - y * y); break;                          // 1 - a^2
+      case Activation::Sigmoid: g = g * (y * (S(1) - y)); break;                     // a (1 - a)
+      case Activation::Softplus: g = g * -((-y).expm1()); break;                     // sigmoid(z) = 1 - e^-a
+    }
+  }
+}
+
+}  // namespace fastae

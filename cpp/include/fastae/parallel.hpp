@@ -1,0 +1,86 @@
+// Thread policy. fastae owns the threads: Eigen's own GEMM threading is off
+// (EIGEN_DONT_PARALLELIZE) and work is split explicitly, so that results depend only on
+// (seed, n_threads, batch size, build). Reductions always add per-thread parts in thread order.
+#pragma once
+
+#include <exception>
+#include <mutex>
+
+#include "fastae/types.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace fastae {
+
+inline bool have_openmp() {
+#ifdef _OPENMP
+  return true;
+#else
+  return false;
+#endif
+}
+
+// The contiguous share [lo, hi) of n items that part t of `parts` gets.
+inline void split_range(Index n, int t, int parts, Index& lo, Index& hi) {
+  lo = n * t / parts;
+  hi = n * (t + 1) / parts;
+}
+
+// Runs body(t, n_threads) on n_threads threads (t = 0..n_threads-1) and waits for all.
+// An exception thrown by any thread is carried out of the parallel region and rethrown.
+template <class Body>
+void run_threads(int n_threads, Body&& body) {
+#ifdef _OPENMP
+  if (n_threads > 1) {
+    std::exception_ptr error;
+    std::mutex error_lock;
+    omp_set_dynamic(0);
+#pragma omp parallel num_threads(n_threads)
+    {
+      try {
+        body(omp_get_thread_num(), n_threads);
+      } catch (...) {
+        std::lock_guard<std::mutex> guard(error_lock);
+        if (!error) error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
+    return;
+  }
+#endif
+  body(0, 1);
+}
+
+// A barrier among the threads of run_threads (a no-op with one thread).
+inline void thread_barrier(int n_threads) {
+#ifdef _OPENMP
+  if (n_threads > 1) {
+#pragma omp barrier
+  }
+#else
+  (void)n_threads;
+#endif
+}
+
+// Threads actually used for an elementwise pass over n items: one unless the pass is big enough
+// to pay for waking the others.
+inline int threads_for_elements(Index n, int n_threads) {
+  constexpr Index kMinPerThread = 1 << 15;
+  const Index useful = n / kMinPerThread;
+  return static_cast<int>(useful < 1 ? 1 : (useful < n_threads ? useful : n_threads));
+}
+
+// body(lo, hi) over [0, n) split into contiguous parts, one per thread.
+template <class Body>
+void parallel_elements(Index n, int n_threads, Body&& body) {
+  const int parts = threads_for_elements(n, n_threads);
+  run_threads(parts, [&](int t, int count) {
+    Index lo, hi;
+    split_range(n, t, count, lo, hi);
+    body(lo, hi);
+  });
+}
+
+}  // namespace fastae

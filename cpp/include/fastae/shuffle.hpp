@@ -1,0 +1,30 @@
+// The seeded shuffle shared with the NumPy reference: SplitMix64 draws and a Fisher-Yates pass.
+#pragma once
+
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+namespace fastae {
+
+// SplitMix64 (Steele, Lea, Flood 2014): state += golden gamma, then a 64-bit finaliser.
+inline std::uint64_t splitmix64_next(std::uint64_t& state) {
+  state += 0x9E3779B97F4A7C15ULL;
+  std::uint64_t z = state;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+// order = a uniformly shuffled 0..n-1; j for position i is floor(draw * (i + 1) / 2^64).
+inline void shuffled_order(std::vector<std::int64_t>& order, std::int64_t n, std::uint64_t& state) {
+  order.resize(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), std::int64_t{0});
+  for (std::int64_t i = n - 1; i > 0; --i) {
+    const unsigned __int128 wide = static_cast<unsigned __int128>(splitmix64_next(state)) * static_cast<unsigned __int128>(i + 1);
+    const auto j = static_cast<std::int64_t>(wide >> 64);
+    std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(j)]);
+  }
+}
+
+}  // namespace fastae

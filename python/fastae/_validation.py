@@ -1,0 +1,83 @@
+"""Checks at the boundary: arrays and hyperparameters. Errors name the argument."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+from . import _core
+
+ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "tanh", "sigmoid", "softplus")
+LOSSES = ("mse", "bce", "mae", "huber")
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def check_name(name: str, value: Any, known: Tuple[str, ...]) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected one of {', '.join(known)}; got {value!r}")
+    if value.lower() not in known:
+        raise ValueError(f"{name}: unknown name {value!r} (known: {', '.join(known)})")
+    return value.lower()
+
+
+def check_int(name: str, value: Any, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name}: must be >= {low}, got {value!r}")
+    return int(value)
+
+
+def check_positive_float(name: str, value: Any) -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number or None, got {value!r}")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}: must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def check_dtype(value: Any) -> type:
+    try:
+        key = np.dtype(value).name
+    except TypeError:
+        raise TypeError(f"dtype: expected 'float32' or 'float64', got {value!r}") from None
+    if key not in DTYPES:
+        raise ValueError(f"dtype: expected 'float32' or 'float64', got {value!r}")
+    return DTYPES[key]
+
+
+def as_matrix(X: Any, name: str, dtype: type, n_features: Optional[int] = None) -> Tuple[np.ndarray, float, float]:
+    """X as a C-contiguous 2-D array of ``dtype`` with finite values, and its (min, max).
+
+    An array that already is one is returned as it is (no copy); anything else is converted once.
+    """
+    if X is None or isinstance(X, (str, bytes)):
+        raise TypeError(f"{name}: expected a 2-D array of numbers, got {type(X).__name__}")
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):
+        raise TypeError(f"{name}: sparse matrices are not supported; pass {name}.toarray()")
+    arr = X if isinstance(X, np.ndarray) else np.asarray(X)
+    if arr.dtype.kind not in "biuf":
+        try:
+            arr = np.asarray(arr, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name}: expected numbers, got an array of dtype {arr.dtype}") from None
+    if arr.ndim != 2:
+        hint = " (use X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample)" if arr.ndim == 1 else ""
+        raise ValueError(f"{name}: expected a 2-D array (n_samples, n_features), got shape {arr.shape}{hint}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name}: has no rows (shape {arr.shape}); need at least one sample")
+    if arr.shape[1] == 0:
+        raise ValueError(f"{name}: has no columns (shape {arr.shape}); need at least one feature")
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(f"{name}: has {arr.shape[1]} features, but the model expects {n_features}")
+    if arr.dtype != dtype or not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr, dtype=dtype)
+    bad_row, bad_col, low, high = _core.scan(arr)
+    if bad_row >= 0:
+        raise ValueError(f"{name}: contains NaN or infinity (first at row {bad_row}, column {bad_col}, "
+                         f"value {arr[bad_row, bad_col]!r})")
+    return arr, low, high

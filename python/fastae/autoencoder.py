@@ -1,0 +1,371 @@
+"""The user-facing Autoencoder: scikit-learn-style Python over the C++ core (fastae._core)."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+import time
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
+
+from . import _core
+from ._validation import (ACTIVATIONS, LOSSES, as_matrix, check_dtype, check_int, check_name,
+                          check_positive_float)
+from .optim import Optimizer, make_optimizer
+
+__all__ = ["Autoencoder"]
+
+# Hyperparameters that define the network; changing one after build needs a new fit.
+_ARCHITECTURE = ("latent_dim", "hidden", "activation", "latent_activation", "output_activation", "loss", "dtype")
+
+
+def _default_threads() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class Autoencoder:
+    """A dense autoencoder trained in C++.
+
+    The encoder maps ``n_features -> *hidden -> latent_dim``; the decoder mirrors it back to
+    ``n_features``. Hidden layers use ``activation``, the code layer ``latent_activation`` and the
+    reconstruction ``output_activation``. The loss is the mean over every element of the batch.
+    """
+
+    def __init__(self, latent_dim: int = 32, hidden: Sequence[int] = (), activation: str = "relu",
+                 latent_activation: str = "linear", output_activation: str = "sigmoid", loss: str = "mse",
+                 optimizer: Any = "adam", learning_rate: Optional[float] = None, batch_size: int = 256,
+                 epochs: int = 10, shuffle: bool = True, clip_norm: Optional[float] = None,
+                 clip_value: Optional[float] = None, dtype: Any = "float32", warm_start: bool = False,
+                 random_state: Optional[int] = None, n_threads: Optional[int] = None, verbose: int = 0):
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.activation = activation
+        self.latent_activation = latent_activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.shuffle = shuffle
+        self.clip_norm = clip_norm
+        self.clip_value = clip_value
+        self.dtype = dtype
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.verbose = verbose
+
+    # ----------------------------------------------------------------- parameters
+    @classmethod
+    def _param_names(cls) -> List[str]:
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> Dict[str, Any]:
+        """The constructor's hyperparameters (scikit-learn convention)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> "Autoencoder":
+        """Set hyperparameters; they take effect at the next ``fit``/``build``."""
+        valid = set(self._param_names())
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"set_params: unknown parameter {name!r} (known: {', '.join(sorted(valid))})")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = inspect.signature(type(self).__init__).parameters
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if not _same(v, defaults[k].default)]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def _checked(self) -> Dict[str, Any]:
+        """The hyperparameters, validated and normalised."""
+        hidden = self.hidden
+        if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
+            hidden = (hidden,)
+        if not isinstance(hidden, Iterable) or isinstance(hidden, (str, bytes)):
+            raise TypeError(f"hidden: expected a sequence of layer sizes, got {self.hidden!r}")
+        loss = check_name("loss", self.loss, LOSSES)
+        output_activation = check_name("output_activation", self.output_activation, ACTIVATIONS)
+        if loss == "bce" and output_activation != "sigmoid":
+            raise ValueError(f"loss: 'bce' needs output_activation='sigmoid' (got {output_activation!r}); "
+                             "BCE is computed from the sigmoid's logits")
+        if not isinstance(self.shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle: expected True or False, got {self.shuffle!r}")
+        if self.random_state is not None:
+            check_int("random_state", self.random_state, low=0)
+        return {
+            "latent_dim": check_int("latent_dim", self.latent_dim),
+            "hidden": tuple(check_int(f"hidden[{i}]", h) for i, h in enumerate(hidden)),
+            "activation": check_name("activation", self.activation, ACTIVATIONS),
+            "latent_activation": check_name("latent_activation", self.latent_activation, ACTIVATIONS),
+            "output_activation": output_activation,
+            "loss": loss,
+            "optimizer": make_optimizer(self.optimizer, self.learning_rate),
+            "batch_size": check_int("batch_size", self.batch_size),
+            "epochs": check_int("epochs", self.epochs, low=0),
+            "clip_norm": check_positive_float("clip_norm", self.clip_norm),
+            "clip_value": check_positive_float("clip_value", self.clip_value),
+            "dtype": check_dtype(self.dtype),
+            "n_threads": _default_threads() if self.n_threads is None else check_int("n_threads", self.n_threads),
+            "verbose": check_int("verbose", self.verbose, low=0),
+        }
+
+    def _core_optimizer(self, cfg: Dict[str, Any]) -> Any:
+        config = _core.OptimizerConfig()
+        cfg["optimizer"]._fill(config)
+        config.clip_norm = cfg["clip_norm"] or 0.0
+        config.clip_value = cfg["clip_value"] or 0.0
+        return config
+
+    # ----------------------------------------------------------------- building
+    def build(self, n_features: int) -> "Autoencoder":
+        """Create the network for ``n_features`` inputs: Glorot-uniform weights, zero biases,
+        fresh optimizer state. Returns self."""
+        n_features = check_int("n_features", n_features)
+        cfg = self._checked()
+        sizes = [n_features, *cfg["hidden"], cfg["latent_dim"], *reversed(cfg["hidden"]), n_features]
+        n_hidden = len(cfg["hidden"])
+        activations = ([cfg["activation"]] * n_hidden + [cfg["latent_activation"]] + [cfg["activation"]] * n_hidden
+                       + [cfg["output_activation"]])
+        model_class = _core.Model32 if cfg["dtype"] is np.float32 else _core.Model64
+        model = model_class(sizes, activations, cfg["loss"], self._core_optimizer(cfg))
+        rng = np.random.default_rng(self.random_state)
+        for fan_in, fan_out, w_at, b_at, _ in model.layers:
+            limit = np.sqrt(6.0 / (fan_in + fan_out))  # Glorot uniform: U(-sqrt(6/(in+out)), +sqrt(6/(in+out)))
+            model.params[w_at:w_at + fan_in * fan_out] = rng.uniform(-limit, limit, fan_in * fan_out)
+            model.params[b_at:b_at + fan_out] = 0.0
+        self._model = model
+        self._rng_state = int(rng.integers(0, 2**64, dtype=np.uint64))
+        self._built_with = {name: getattr(self, name) for name in _ARCHITECTURE}
+        self.n_features_in_ = n_features
+        self.n_encoder_layers_ = n_hidden + 1
+        self.layer_sizes_ = sizes
+        self.history_: Dict[str, List[float]] = {"loss": []}
+        return self
+
+    def _require_built(self, what: str) -> None:
+        if getattr(self, "_model", None) is None:
+            raise RuntimeError(f"{what}: this Autoencoder is not fitted yet; call fit(X) or build(n_features) first")
+
+    # ----------------------------------------------------------------- training
+    def fit(self, X: Any, epochs: Optional[int] = None, validation_data: Any = None,
+            callbacks: Optional[Sequence[Any]] = None) -> "Autoencoder":
+        """Train on X (rows are samples). Starts afresh unless ``warm_start=True``, which keeps the
+        current weights with a fresh optimizer. Returns self; per-epoch losses are in ``history_``."""
+        cfg = self._checked()
+        n_epochs = cfg["epochs"] if epochs is None else check_int("epochs", epochs, low=0)
+        warm = self.warm_start and getattr(self, "_model", None) is not None
+        X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if warm else None)
+        self._check_range(cfg, low, high, "X")
+        X_val = None
+        if validation_data is not None:
+            X_val, low, high = as_matrix(validation_data, "validation_data", cfg["dtype"], X.shape[1])
+            self._check_range(cfg, low, high, "validation_data")
+        if warm:
+            self._check_architecture("fit")
+            self._model.set_optimizer(self._core_optimizer(cfg))
+            self.history_ = {"loss": []}
+        else:
+            self.build(X.shape[1])
+        if X_val is not None:
+            self.history_["val_loss"] = []
+        self._train(X, X_val, n_epochs, cfg, callbacks or [])
+        return self
+
+    def partial_fit(self, X: Any) -> "Autoencoder":
+        """One epoch on X, keeping the weights and the optimizer state (builds the model first if needed)."""
+        cfg = self._checked()
+        built = getattr(self, "_model", None) is not None
+        X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if built else None)
+        self._check_range(cfg, low, high, "X")
+        if not built:
+            self.build(X.shape[1])
+        else:
+            self._check_architecture("partial_fit")
+            self._model.set_learning_rate(cfg["optimizer"].lr)
+        self._train(X, None, 1, cfg, [])
+        return self
+
+    def _check_range(self, cfg: Dict[str, Any], low: float, high: float, name: str) -> None:
+        if cfg["loss"] == "bce" and (low < 0.0 or high > 1.0):
+            raise ValueError(f"{name}: loss='bce' needs values in [0, 1], but {name} spans [{low:g}, {high:g}]; "
+                             "scale it (e.g. MinMaxScaler) or use loss='mse'")
+
+    def _check_architecture(self, what: str) -> None:
+        changed = [k for k in _ARCHITECTURE if not _same(getattr(self, k), self._built_with[k])]
+        if changed:
+            raise ValueError(f"{what}: {', '.join(changed)} changed since the model was built; "
+                             "call fit with warm_start=False to build the new network")
+
+    def _train(self, X: np.ndarray, X_val: Optional[np.ndarray], n_epochs: int, cfg: Dict[str, Any],
+               callbacks: Sequence[Any]) -> None:
+        model = self._model
+        self.stop_training = False
+        for cb in callbacks:
+            if hasattr(cb, "on_train_begin"):
+                cb.on_train_begin(self)
+        for epoch in range(n_epochs):
+            started = time.perf_counter()
+            last_good = self._snapshot()
+            loss, self._rng_state = model.train_epoch(X, cfg["batch_size"], bool(self.shuffle), self._rng_state,
+                                                      cfg["n_threads"])
+            if not np.isfinite(loss) or _core.scan(model.params.reshape(1, -1))[0] >= 0:
+                self._restore(last_good)
+                raise FloatingPointError(
+                    f"fit: training diverged in epoch {len(self.history_['loss']) + 1} (loss={loss}); the weights are "
+                    "restored to the end of the previous epoch. Lower the learning rate or set clip_norm.")
+            logs = {"loss": loss}
+            self.history_["loss"].append(loss)
+            if X_val is not None:
+                logs["val_loss"] = self._mean_loss(X_val, cfg["n_threads"])
+                self.history_["val_loss"].append(logs["val_loss"])
+            logs["seconds"] = time.perf_counter() - started
+            if cfg["verbose"]:
+                extra = f"  val_loss {logs['val_loss']:.6g}" if "val_loss" in logs else ""
+                print(f"epoch {epoch + 1}/{n_epochs}  loss {loss:.6g}{extra}  {logs['seconds']:.2f}s", file=sys.stdout,
+                      flush=True)
+            for cb in callbacks:
+                if hasattr(cb, "on_epoch_end"):
+                    cb.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        for cb in callbacks:
+            if hasattr(cb, "on_train_end"):
+                cb.on_train_end(self)
+
+    def _snapshot(self) -> Dict[str, Any]:
+        model = self._model
+        return {"params": model.params.copy(), "steps": model.optimizer_steps, "rng": self._rng_state,
+                "slots": [slot.copy() for _, slot in model.optimizer_slots()]}
+
+    def _restore(self, snap: Dict[str, Any]) -> None:
+        model = self._model
+        model.params[:] = snap["params"]
+        model.optimizer_steps = snap["steps"]
+        self._rng_state = snap["rng"]
+        for (_, slot), saved in zip(model.optimizer_slots(), snap["slots"]):
+            slot[:] = saved
+
+    # ----------------------------------------------------------------- inference
+    def _threads(self) -> int:
+        return _default_threads() if self.n_threads is None else check_int("n_threads", self.n_threads)
+
+    def _apply(self, X: Any, name: str, first: int, last: int) -> np.ndarray:
+        self._require_built(name)
+        layers = self._model.layers
+        X, _, _ = as_matrix(X, name, self._dtype(), layers[first][0])
+        out = np.empty((X.shape[0], layers[last - 1][1]), dtype=self._dtype())
+        self._model.apply(X, first, last, out, self._threads())
+        return out
+
+    def _dtype(self) -> type:
+        return np.float32 if isinstance(self._model, _core.Model32) else np.float64
+
+    def encode(self, X: Any) -> np.ndarray:
+        """The codes, shape (n_samples, latent_dim)."""
+        self._require_built("encode")
+        return self._apply(X, "X", 0, self.n_encoder_layers_)
+
+    def decode(self, Z: Any) -> np.ndarray:
+        """Reconstructions from codes, shape (n_samples, n_features), after the output activation."""
+        self._require_built("decode")
+        return self._apply(Z, "Z", self.n_encoder_layers_, len(self._model.layers))
+
+    def reconstruct(self, X: Any) -> np.ndarray:
+        """decode(encode(X)) in one pass, shape (n_samples, n_features)."""
+        self._require_built("reconstruct")
+        return self._apply(X, "X", 0, len(self._model.layers))
+
+    transform = encode
+    inverse_transform = decode
+    predict = reconstruct
+
+    def _row_losses(self, X: Any) -> np.ndarray:
+        self._require_built("reconstruction_error")
+        X, _, _ = as_matrix(X, "X", self._dtype(), self.n_features_in_)
+        out = np.empty(X.shape[0], dtype=np.float64)
+        self._model.row_losses(X, out, self._threads())
+        return out
+
+    def _mean_loss(self, X: np.ndarray, n_threads: int) -> float:
+        out = np.empty(X.shape[0], dtype=np.float64)
+        self._model.row_losses(X, out, n_threads)
+        return float(out.sum() / (X.shape[0] * X.shape[1]))
+
+    def reconstruction_error(self, X: Any) -> np.ndarray:
+        """Per-sample loss, averaged over the features: shape (n_samples,)."""
+        return self._row_losses(X) / self.n_features_in_
+
+    def evaluate(self, X: Any) -> float:
+        """The mean loss over every element of X, as in training."""
+        errors = self._row_losses(X)
+        return float(errors.sum() / (errors.shape[0] * self.n_features_in_))
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """-evaluate(X): higher is better, for scikit-learn's model selection."""
+        return -self.evaluate(X)
+
+    # ----------------------------------------------------------------- weights
+    def get_weights(self) -> List[np.ndarray]:
+        """[W1, b1, W2, b2, ...], encoder first; each W has shape (in, out). Copies."""
+        self._require_built("get_weights")
+        params = self._model.params
+        out: List[np.ndarray] = []
+        for fan_in, fan_out, w_at, b_at, _ in self._model.layers:
+            out.append(params[w_at:w_at + fan_in * fan_out].reshape(fan_in, fan_out).copy())
+            out.append(params[b_at:b_at + fan_out].copy())
+        return out
+
+    def set_weights(self, weights: Sequence[Any]) -> "Autoencoder":
+        """Replace the weights (same layout as get_weights). The optimizer state is kept."""
+        self._require_built("set_weights")
+        layers = self._model.layers
+        if not isinstance(weights, (list, tuple)) or len(weights) != 2 * len(layers):
+            raise ValueError(f"weights: expected a list of {2 * len(layers)} arrays [W1, b1, ...], "
+                             f"got {type(weights).__name__} of length {len(weights) if hasattr(weights, '__len__') else '?'}")
+        staged = self._model.params.copy()
+        for i, (fan_in, fan_out, w_at, b_at, _) in enumerate(layers):
+            for k, (shape, at) in enumerate((((fan_in, fan_out), w_at), ((fan_out,), b_at))):
+                name = f"weights[{2 * i + k}]"
+                arr = np.asarray(weights[2 * i + k])
+                if arr.dtype.kind not in "biuf":
+                    raise TypeError(f"{name}: expected numbers, got dtype {arr.dtype}")
+                if arr.shape != shape:
+                    raise ValueError(f"{name}: expected shape {shape}, got {arr.shape}")
+                if not np.all(np.isfinite(arr)):
+                    raise ValueError(f"{name}: contains NaN or infinity")
+                staged[at:at + arr.size] = arr.ravel()
+        self._model.params[:] = staged
+        return self
+
+    # ----------------------------------------------------------------- persistence
+    def save(self, path: Any) -> None:
+        """Write the model (hyperparameters, weights, optimizer state, history) to one file."""
+        from ._persistence import save
+        save(self, path)
+
+    def __reduce__(self) -> Any:
+        # pickle / copy.deepcopy go through the same state as save/load.
+        from ._persistence import model_state
+        return (_unpickle, model_state(self))
+
+
+def _unpickle(header: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> Autoencoder:
+    from ._persistence import restore_state
+    return restore_state(header, arrays)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, Optimizer) or isinstance(b, Optimizer):
+        return a == b
+    try:
+        return bool(a == b) if not isinstance(a, np.ndarray) else False
+    except (TypeError, ValueError):
+        return a is b
