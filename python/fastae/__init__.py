@@ -12,8 +12,10 @@ if _missing:
 
 from ._core import build_info  # noqa: E402
 from ._persistence import load  # noqa: E402
+from ._validation import NotFittedError  # noqa: E402
 from .autoencoder import Autoencoder  # noqa: E402
 from .optim import SGD, Adagrad, Adam, AdamW, RMSprop  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["Autoencoder", "load", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "build_info", "__version__"]
+__all__ = ["Autoencoder", "load", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NotFittedError", "build_info",
+           "__version__"]

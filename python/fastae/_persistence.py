@@ -93,9 +93,11 @@ def load(path: Any) -> Any:
     path = os.fspath(path)
     with open(path, "rb") as f:  # a missing file raises FileNotFoundError, as open() does
         data = f.read()
+    if not data.startswith(b"PK\x03\x04"):
+        raise ValueError(f"{path}: not a fastae model file (it is not an .npz archive)")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile) or HEADER not in archive.files:
+            if HEADER not in archive.files:
                 raise ValueError("it has no fastae header")
             header = json.loads(bytes(archive[HEADER]).decode("utf-8"))
             arrays = {name: archive[name] for name in archive.files if name != HEADER}

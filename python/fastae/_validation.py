@@ -14,6 +14,10 @@ LOSSES = ("mse", "bce", "mae", "huber")
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
+class NotFittedError(ValueError, AttributeError):
+    """Raised when a model is used before fit/build (the same bases as scikit-learn's)."""
+
+
 def check_name(name: str, value: Any, known: Tuple[str, ...]) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name}: expected one of {', '.join(known)}; got {value!r}")
@@ -74,10 +78,15 @@ def as_matrix(X: Any, name: str, dtype: type, n_features: Optional[int] = None) 
         raise ValueError(f"{name}: has no columns (shape {arr.shape}); need at least one feature")
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name}: has {arr.shape[1]} features, but the model expects {n_features}")
+    original = arr
     if arr.dtype != dtype or not arr.flags.c_contiguous:
-        arr = np.ascontiguousarray(arr, dtype=dtype)
+        with np.errstate(over="ignore"):  # an overflow shows up as inf, reported below
+            arr = np.ascontiguousarray(arr, dtype=dtype)
     bad_row, bad_col, low, high = _core.scan(arr)
     if bad_row >= 0:
-        raise ValueError(f"{name}: contains NaN or infinity (first at row {bad_row}, column {bad_col}, "
-                         f"value {arr[bad_row, bad_col]!r})")
+        value = original[bad_row, bad_col]
+        if np.isfinite(value):
+            raise ValueError(f"{name}: contains NaN or infinity after conversion to {np.dtype(dtype).name}: "
+                             f"{value!r} at row {bad_row}, column {bad_col} is out of range (use dtype='float64')")
+        raise ValueError(f"{name}: contains NaN or infinity (first at row {bad_row}, column {bad_col}, value {value!r})")
     return arr, low, high

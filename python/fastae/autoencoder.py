@@ -11,7 +11,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 import numpy as np
 
 from . import _core
-from ._validation import (ACTIVATIONS, LOSSES, as_matrix, check_dtype, check_int, check_name,
+from ._validation import (ACTIVATIONS, LOSSES, NotFittedError, as_matrix, check_dtype, check_int, check_name,
                           check_positive_float)
 from .optim import Optimizer, make_optimizer
 
@@ -152,7 +152,7 @@ class Autoencoder:
 
     def _require_built(self, what: str) -> None:
         if getattr(self, "_model", None) is None:
-            raise RuntimeError(f"{what}: this Autoencoder is not fitted yet; call fit(X) or build(n_features) first")
+            raise NotFittedError(f"{what}: this Autoencoder is not fitted yet; call fit(X) or build(n_features) first")
 
     # ----------------------------------------------------------------- training
     def fit(self, X: Any, epochs: Optional[int] = None, validation_data: Any = None,

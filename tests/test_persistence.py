@@ -1,0 +1,118 @@
+"""save -> load reproduces the model exactly; bad files give clear errors; nothing is unpickled."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import fastae
+from fastae import AdamW, Autoencoder
+
+from conftest import make_data
+
+
+@pytest.fixture
+def X():
+    return make_data(120, 10, seed=3)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("loss", ["mse", "bce"])
+def test_round_trip_reproduces_reconstructions_exactly(tmp_path, X, dtype, loss):
+    model = Autoencoder(latent_dim=3, hidden=(6,), epochs=3, loss=loss, dtype=dtype, optimizer=AdamW(lr=0.01),
+                        random_state=0).fit(X)
+    path = tmp_path / "model.fae"
+    model.save(path)
+    loaded = fastae.load(path)
+    assert np.array_equal(loaded.reconstruct(X), model.reconstruct(X))
+    assert np.array_equal(loaded.encode(X), model.encode(X))
+    assert np.array_equal(loaded.reconstruction_error(X), model.reconstruction_error(X))
+    assert loaded.get_params() == model.get_params()
+    assert loaded.history_ == model.history_
+
+
+def test_loaded_model_continues_training_exactly(tmp_path, X):
+    """fit 4 epochs == fit 2, save, load, 2 more epochs (weights, optimizer state and shuffle state)."""
+    whole = Autoencoder(latent_dim=3, random_state=1)
+    for _ in range(4):
+        whole.partial_fit(X)
+    half = Autoencoder(latent_dim=3, random_state=1)
+    for _ in range(2):
+        half.partial_fit(X)
+    half.save(tmp_path / "half.fae")
+    resumed = fastae.load(tmp_path / "half.fae")
+    for _ in range(2):
+        resumed.partial_fit(X)
+    assert all(np.array_equal(a, b) for a, b in zip(whole.get_weights(), resumed.get_weights()))
+
+
+def test_unfitted_model_round_trip(tmp_path):
+    path = tmp_path / "plain.fae"
+    Autoencoder(latent_dim=5, hidden=(9,)).save(path)
+    loaded = fastae.load(path)
+    assert loaded.latent_dim == 5 and loaded.hidden == (9,)
+    assert not hasattr(loaded, "history_")
+
+
+def test_save_keeps_the_exact_path_and_overwrites_atomically(tmp_path, X):
+    model = Autoencoder(latent_dim=3, epochs=1, random_state=0).fit(X)
+    path = tmp_path / "model.bin"
+    model.save(path)
+    model.save(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.bin"]
+
+
+def test_truncated_file(tmp_path, X):
+    path = tmp_path / "model.fae"
+    Autoencoder(latent_dim=3, epochs=1, random_state=0).fit(X).save(path)
+    data = path.read_bytes()
+    for cut in (10, len(data) // 2, len(data) - 10):
+        path.write_bytes(data[:cut])
+        with pytest.raises(ValueError, match="not a fastae model file, or the file is truncated or corrupt"):
+            fastae.load(path)
+
+
+def test_foreign_files(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    npz = tmp_path / "arrays.npz"
+    np.savez(npz, a=np.arange(3))
+    npy = tmp_path / "array.npy"
+    np.save(npy, np.arange(3))
+    objects = tmp_path / "objects.npz"
+    np.savez(objects, __fastae__=np.array([{"format": "fastae-model"}], dtype=object))
+    for path in (text, npz, npy, objects):
+        with pytest.raises(ValueError, match="not a fastae model file"):
+            fastae.load(path)
+    with pytest.raises(FileNotFoundError):
+        fastae.load(tmp_path / "missing.fae")
+
+
+def rewrite_header(path, change):
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    header = json.loads(np.lib.format.read_array(__import__("io").BytesIO(members["__fastae__.npy"])).tobytes())
+    change(header)
+    buffer = __import__("io").BytesIO()
+    np.lib.format.write_array(buffer, np.frombuffer(json.dumps(header).encode(), dtype=np.uint8))
+    members["__fastae__.npy"] = buffer.getvalue()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def test_newer_format_is_refused_with_a_clear_message(tmp_path, X):
+    path = tmp_path / "model.fae"
+    Autoencoder(latent_dim=3, epochs=1, random_state=0).fit(X).save(path)
+    rewrite_header(path, lambda h: h.update(version=99))
+    with pytest.raises(ValueError, match="format 99, newer than this fastae reads"):
+        fastae.load(path)
+
+
+def test_mismatched_arrays_are_refused(tmp_path, X):
+    path = tmp_path / "model.fae"
+    Autoencoder(latent_dim=3, epochs=1, random_state=0).fit(X).save(path)
+    rewrite_header(path, lambda h: h.update(n_features=11))
+    with pytest.raises(ValueError, match="array 'params' is shape"):
+        fastae.load(path)

@@ -1,0 +1,116 @@
+"""fastae against PyTorch itself: the same network, losses, optimizers and clipping, trained on
+the same batches from the same weights, must give the same weights (optional: needs torch)."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="PyTorch is an optional peer: pip install torch==2.13.0")
+
+from fastae import SGD, Adagrad, Adam, AdamW, Autoencoder, RMSprop  # noqa: E402
+
+from conftest import ACTIVATIONS, LOSSES, make_data, relative_error  # noqa: E402
+
+TORCH_TOL = {"float64": 1e-9, "float32": 1e-4}
+
+TORCH_ACTIVATIONS = {
+    "linear": torch.nn.Identity, "relu": torch.nn.ReLU, "leaky_relu": lambda: torch.nn.LeakyReLU(0.01),
+    "elu": lambda: torch.nn.ELU(1.0), "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "softplus": torch.nn.Softplus,
+}
+
+OPTIMIZERS = [
+    (SGD(lr=0.2), lambda p: torch.optim.SGD(p, lr=0.2)),
+    (SGD(lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.05),
+     lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.05)),
+    (SGD(lr=0.1, momentum=0.9, nesterov=True), lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True)),
+    (Adagrad(lr=0.05, weight_decay=0.05), lambda p: torch.optim.Adagrad(p, lr=0.05, weight_decay=0.05)),
+    (RMSprop(lr=0.005), lambda p: torch.optim.RMSprop(p, lr=0.005)),
+    (RMSprop(lr=0.005, alpha=0.9, centered=True, momentum=0.5, weight_decay=0.05),
+     lambda p: torch.optim.RMSprop(p, lr=0.005, alpha=0.9, centered=True, momentum=0.5, weight_decay=0.05)),
+    (Adam(lr=0.01), lambda p: torch.optim.Adam(p, lr=0.01)),
+    (Adam(lr=0.01, betas=(0.8, 0.99), weight_decay=0.05, amsgrad=True),
+     lambda p: torch.optim.Adam(p, lr=0.01, betas=(0.8, 0.99), weight_decay=0.05, amsgrad=True)),
+    (AdamW(lr=0.01), lambda p: torch.optim.AdamW(p, lr=0.01)),
+    (AdamW(lr=0.01, weight_decay=0.1, amsgrad=True), lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1, amsgrad=True)),
+]
+
+
+def torch_twin(model: Autoencoder, dtype: torch.dtype):
+    """A torch.nn.Sequential with the model's weights (Linear stores W transposed)."""
+    layers = []
+    weights = model.get_weights()
+    for i, (*_, act) in enumerate(model._model.layers):
+        linear = torch.nn.Linear(*weights[2 * i].shape).to(dtype)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(weights[2 * i].T.copy()))
+            linear.bias.copy_(torch.from_numpy(weights[2 * i + 1]))
+        layers.append(linear)
+        is_output = i == len(model._model.layers) - 1
+        if not (is_output and model.loss == "bce"):  # BCEWithLogitsLoss takes the logits
+            layers.append(TORCH_ACTIVATIONS[act]())
+    return torch.nn.Sequential(*layers)
+
+
+def torch_loss(name: str):
+    return {"mse": torch.nn.MSELoss(), "bce": torch.nn.BCEWithLogitsLoss(), "mae": torch.nn.L1Loss(),
+            "huber": torch.nn.HuberLoss(delta=1.0)}[name]
+
+
+def torch_weights(net) -> list:
+    out = []
+    for layer in net:
+        if isinstance(layer, torch.nn.Linear):
+            out += [layer.weight.detach().numpy().T.copy(), layer.bias.detach().numpy().copy()]
+    return out
+
+
+def train_both(X, epochs, make_torch_optimizer, clip_value=None, clip_norm=None, **params):
+    model = Autoencoder(shuffle=False, random_state=0, n_threads=1, clip_value=clip_value, clip_norm=clip_norm,
+                        **params).build(X.shape[1])
+    tdtype = torch.float64 if params.get("dtype") == "float64" else torch.float32
+    net = torch_twin(model, tdtype)
+    opt = make_torch_optimizer(net.parameters())
+    loss_fn = torch_loss(model.loss)
+    model.set_params(warm_start=True).fit(X, epochs=epochs)
+    data = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float64 if tdtype == torch.float64 else np.float32))
+    torch.set_num_threads(1)
+    for _ in range(epochs):
+        for start in range(0, len(data), model.batch_size):
+            batch = data[start:start + model.batch_size]
+            opt.zero_grad()
+            loss_fn(net(batch), batch).backward()
+            if clip_value:
+                torch.nn.utils.clip_grad_value_(net.parameters(), clip_value)
+            if clip_norm:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), clip_norm)
+            opt.step()
+    return model, torch_weights(net)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("index", range(len(OPTIMIZERS)), ids=[repr(o) for o, _ in OPTIMIZERS])
+def test_optimizers_and_losses_match_torch(index, loss, dtype):
+    ours, theirs = OPTIMIZERS[index]
+    X = make_data(41, 10, seed=11)
+    model, weights = train_both(X, 3, theirs, latent_dim=3, hidden=(6,), activation="tanh", loss=loss, batch_size=15,
+                                optimizer=ours, dtype=dtype)
+    assert relative_error(model.get_weights(), weights) < TORCH_TOL[dtype]
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("output_activation", ["sigmoid", "linear", "tanh"])
+def test_activations_match_torch(activation, output_activation):
+    X = make_data(41, 10, seed=12)
+    model, weights = train_both(X, 3, lambda p: torch.optim.Adam(p, lr=0.01), latent_dim=3, hidden=(6,),
+                                activation=activation, latent_activation=activation,
+                                output_activation=output_activation, batch_size=15, optimizer=Adam(lr=0.01),
+                                dtype="float64")
+    assert relative_error(model.get_weights(), weights) < TORCH_TOL["float64"]
+
+
+@pytest.mark.parametrize("clip", [dict(clip_value=0.002), dict(clip_norm=0.01), dict(clip_value=0.002, clip_norm=0.004)])
+def test_clipping_matches_torch(clip):
+    X = make_data(41, 10, seed=13)
+    model, weights = train_both(X, 3, lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.5), latent_dim=3, hidden=(6,),
+                                batch_size=15, optimizer=SGD(lr=0.5, momentum=0.5), dtype="float64", **clip)
+    assert relative_error(model.get_weights(), weights) < TORCH_TOL["float64"]
