@@ -16,12 +16,12 @@ const char* activation_name(Activation act);
 constexpr double kLeakySlope = 0.01;  // leaky_relu: f(z) = z for z > 0, 0.01 z otherwise
 constexpr double kEluAlpha = 1.0;     // elu: f(z) = z for z > 0, alpha (e^z - 1) otherwise
 
-// Overflow-safe logistic: with e = exp(-|z|), sigmoid(z) = 1/(1+e) for z >= 0, e/(1+e) otherwise.
+// Overflow-safe logistic, 1/(1+e) for z >= 0 and e/(1+e) otherwise with e = exp(-|z|), written
+// as exp(min(z,0)) / (1 + exp(-|z|)) so that it vectorises (Eigen 3.4's select() is scalar only).
 template <class Derived>
 inline auto sigmoid_of(const Eigen::ArrayBase<Derived>& z) {
   using S = typename Derived::Scalar;
-  const auto e = (-z.abs()).exp();
-  return (z >= S(0)).select(S(1) / (S(1) + e), e / (S(1) + e));
+  return z.min(S(0)).exp() / (S(1) + (-z.abs()).exp());
 }
 
 // row = f(row), in place; `row` is an Eigen array expression that can be assigned to.
@@ -32,7 +32,7 @@ inline void activate_row(RowArray& row, Activation act) {
     case Activation::Linear: break;
     case Activation::Relu: row = row.max(S(0)); break;                  // max(z, 0)
     case Activation::LeakyRelu: row = row.max(S(kLeakySlope) * row); break;  // max(z, 0.01 z)
-    case Activation::Elu: row = (row > S(0)).select(row, S(kEluAlpha) * row.expm1()); break;
+    case Activation::Elu: row = row.max(S(0)) + S(kEluAlpha) * row.min(S(0)).expm1(); break;  // z>0: z, else alpha (e^z - 1)
     case Activation::Tanh: row = row.tanh(); break;
     case Activation::Sigmoid: row = sigmoid_of(row); break;
     case Activation::Softplus: row = row.max(S(0)) + (-row.abs()).exp().log1p(); break;  // max(z,0) + log1p(e^-|z|)
@@ -61,7 +61,7 @@ void multiply_by_derivative(D&& d, const A& a, Activation act) {
       case Activation::Linear: break;
       case Activation::Relu: g = (y > S(0)).select(g, S(0)); break;  // 1 if z > 0 else 0
       case Activation::LeakyRelu: g = (y > S(0)).select(g, S(kLeakySlope) * g); break;
-      case Activation::Elu: g = (y > S(0)).select(g, g * (y + S(kEluAlpha))); break;  // alpha e^z = a + alpha
+      case Activation::Elu: g = g * (y.min(S(0)) + S(kEluAlpha)); break;  // 1 for z > 0, alpha e^z = a + alpha otherwise
       case Activation::Tanh: g = g * (S(1) - y * y); break;                          // 1 - a^2
       case Activation::Sigmoid: g = g * (y * (S(1) - y)); break;                     // a (1 - a)
       case Activation::Softplus: g = g * -((-y).expm1()); break;                     // sigmoid(z) = 1 - e^-a

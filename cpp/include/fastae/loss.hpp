@@ -16,35 +16,51 @@ const char* loss_name(Loss loss);
 
 constexpr double kHuberDelta = 1.0;
 
-// The output head. On entry z holds the output layer's pre-activation (bias added); on exit it
-// holds a = f(z). row_loss[r] = sum over the row of l(a, y). When dz is given, it receives
-// dL/dz for L = (sum of l) * inv_count, i.e. the gradient of the batch mean.
+// sum of n values, accumulated in double in a fixed order (8 interleaved partial sums, then
+// added in order), so that it is deterministic and does not stall on one dependency chain.
+template <class S>
+inline double sum_in_double(const S* v, Index n) {
+  double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  Index i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; ++k) part[k] += static_cast<double>(v[i + k]);
+  for (; i < n; ++i) part[0] += static_cast<double>(v[i]);
+  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
+// The output head. On entry z holds the output layer's pre-activation (bias added); z is
+// overwritten. row_loss[r] = sum over the row of l(a, y) with a = f(z). When dz is given, it
+// receives dL/dz for L = (sum of l) * inv_count, i.e. the gradient of the batch mean. `scratch`
+// is a buffer of z's shape: the elementwise losses are evaluated there, vectorised, and then
+// added up in double (an Eigen expression cast to double would be evaluated one scalar at a time).
 template <class S>
 void output_loss(Loss loss, Activation out_act, RowMap<S> z, const ConstRowMap<S>& y, double* row_loss,
-                 RowMap<S>* dz, S inv_count) {
+                 RowMap<S>* dz, RowMap<S> scratch, S inv_count) {
+  const Index cols = z.cols();
   for (Index r = 0; r < z.rows(); ++r) {
     auto zr = z.row(r).array();
+    auto tmp = scratch.row(r).array();
     const auto yr = y.row(r).array();
     if (loss == Loss::Bce) {  // out_act is sigmoid, checked at construction
-      // l = max(z,0) - z y + log1p(e^-|z|);  dl/dz = sigmoid(z) - y
-      row_loss[r] = (zr.max(S(0)) - zr * yr + (-zr.abs()).exp().log1p()).template cast<double>().sum();
-      zr = sigmoid_of(zr);
-      if (dz) dz->row(r).array() = (zr - yr) * inv_count;
+      tmp = (-zr.abs()).exp();  // e = exp(-|z|)
+      // dl/dz = sigmoid(z) - y, with sigmoid(z) = exp(min(z,0)) / (1 + e)
+      if (dz) dz->row(r).array() = (zr.min(S(0)).exp() / (S(1) + tmp) - yr) * inv_count;
+      tmp = zr.max(S(0)) - zr * yr + tmp.log1p();  // l = max(z,0) - z y + log1p(e)
+      row_loss[r] = sum_in_double(scratch.row(r).data(), cols);
       continue;
     }
     activate_row(zr, out_act);
     const auto d = zr - yr;
     switch (loss) {
-      case Loss::Mse: row_loss[r] = (d * d).template cast<double>().sum(); break;  // (a - y)^2
-      case Loss::Mae: row_loss[r] = d.abs().template cast<double>().sum(); break;  // |a - y|
+      case Loss::Mse: tmp = d * d; break;      // (a - y)^2
+      case Loss::Mae: tmp = d.abs(); break;    // |a - y|
       case Loss::Huber:  // d^2/2 if |d| <= delta, else delta (|d| - delta/2)
-        row_loss[r] = (d.abs() <= S(kHuberDelta))
-                          .select(S(0.5) * d * d, S(kHuberDelta) * (d.abs() - S(0.5 * kHuberDelta)))
-                          .template cast<double>()
-                          .sum();
+        // with c = min(|d|, delta): c (|d| - c/2)
+        tmp = d.abs().min(S(kHuberDelta)) * (d.abs() - S(0.5) * d.abs().min(S(kHuberDelta)));
         break;
       case Loss::Bce: break;
     }
+    row_loss[r] = sum_in_double(scratch.row(r).data(), cols);
     if (!dz) continue;
     auto g = dz->row(r).array();
     switch (loss) {

@@ -115,7 +115,7 @@ class Network {
     RowMap<S> delta = slice(ws.delta_a, lo, rows, n_outputs());
     const S inv_count = S(1.0 / (static_cast<double>(batch_rows) * static_cast<double>(n_outputs())));
     output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), lo, rows), x_rows, ws.row_loss.data() + lo,
-                   &delta, inv_count);
+                   &delta, slice(ws.delta_b, lo, rows, n_outputs()), inv_count);
     RowMatrix<S>* current = &ws.delta_a;
     RowMatrix<S>* below = &ws.delta_b;
     for (Index l = L - 1; l >= 0; --l) {
@@ -152,7 +152,7 @@ class Network {
       const ConstRowMap<S> x_rows = middle_rows(x, lo, rows);
       forward_chunk(x_rows, 0, n_layers(), ws, false);
       output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), 0, rows), x_rows, row_loss + lo, nullptr,
-                     S(1));
+                     slice(ws.delta_a, 0, rows, n_outputs()), S(1));
     });
   }
 
