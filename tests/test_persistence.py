@@ -1,5 +1,6 @@
 """save -> load reproduces the model exactly; bad files give clear errors; nothing is unpickled."""
 
+import io
 import json
 import zipfile
 
@@ -63,9 +64,8 @@ def test_save_keeps_the_exact_path_and_overwrites_atomically(tmp_path, X):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.bin"]
 
 
-def test_truncated_file(tmp_path, X):
-    path = tmp_path / "model.fae"
-    Autoencoder(latent_dim=3, epochs=1, random_state=0).fit(X).save(path)
+def test_truncated_file(saved):
+    path = saved
     data = path.read_bytes()
     for cut in (10, len(data) // 2, len(data) - 10):
         path.write_bytes(data[:cut])
@@ -92,9 +92,9 @@ def test_foreign_files(tmp_path):
 def rewrite_header(path, change):
     with zipfile.ZipFile(path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
-    header = json.loads(np.lib.format.read_array(__import__("io").BytesIO(members["__fastae__.npy"])).tobytes())
+    header = json.loads(np.lib.format.read_array(io.BytesIO(members["__fastae__.npy"])).tobytes())
     change(header)
-    buffer = __import__("io").BytesIO()
+    buffer = io.BytesIO()
     np.lib.format.write_array(buffer, np.frombuffer(json.dumps(header).encode(), dtype=np.uint8))
     members["__fastae__.npy"] = buffer.getvalue()
     with zipfile.ZipFile(path, "w") as archive:
@@ -102,17 +102,20 @@ def rewrite_header(path, change):
             archive.writestr(name, data)
 
 
-def test_newer_format_is_refused_with_a_clear_message(tmp_path, X):
+@pytest.fixture
+def saved(tmp_path, X):
     path = tmp_path / "model.fae"
     Autoencoder(latent_dim=3, epochs=1, random_state=0).fit(X).save(path)
-    rewrite_header(path, lambda h: h.update(version=99))
+    return path
+
+
+def test_newer_format_is_refused_with_a_clear_message(saved):
+    rewrite_header(saved, lambda h: h.update(version=99))
     with pytest.raises(ValueError, match="format 99, newer than this fastae reads"):
-        fastae.load(path)
+        fastae.load(saved)
 
 
-def test_mismatched_arrays_are_refused(tmp_path, X):
-    path = tmp_path / "model.fae"
-    Autoencoder(latent_dim=3, epochs=1, random_state=0).fit(X).save(path)
-    rewrite_header(path, lambda h: h.update(n_features=11))
+def test_mismatched_arrays_are_refused(saved):
+    rewrite_header(saved, lambda h: h.update(n_features=11))
     with pytest.raises(ValueError, match="array 'params' is shape"):
-        fastae.load(path)
+        fastae.load(saved)

@@ -42,6 +42,7 @@ bool cpu_has(const std::string& isa) {
 
 PYBIND11_MODULE(_cpu, m) {
   m.doc() = "Checks that this CPU can run fastae._core";
+  m.def("has", &cpu_has, py::arg("isa"), "Whether this CPU has an instruction set (SSE4_2, AVX, AVX2, FMA, ...)");
   m.def("required_isa", &required_isa, "Instruction sets fastae._core was compiled to use");
   m.def("missing_isa", [] {
     std::vector<std::string> missing;

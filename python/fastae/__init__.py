@@ -1,14 +1,9 @@
 """fastae: dense autoencoders trained fast on the CPU (C++/Eigen/OpenMP core, scikit-learn-style API)."""
 
 from . import _cpu
+from ._platform import check_cpu
 
-_missing = _cpu.missing_isa()
-if _missing:
-    raise ImportError(
-        "fastae was built for this machine's build host CPU (FASTAE_NATIVE=ON), which had "
-        f"{', '.join(_cpu.required_isa())}; this CPU lacks {', '.join(_missing)}. Reinstall a portable build: "
-        "FASTAE_NATIVE=OFF pip install --force-reinstall --no-binary fastae fastae  (or, from a checkout: "
-        "FASTAE_NATIVE=OFF pip install .)")
+check_cpu(_cpu.required_isa(), _cpu.missing_isa())  # before _core, which may use instructions this CPU lacks
 
 from ._core import build_info  # noqa: E402
 from ._persistence import load  # noqa: E402
