@@ -1,9 +1,12 @@
-// Input checks done in C++ (one pass, no temporary arrays, GIL released) and build facts.
+// Input checks done in C++ (one pass, no temporary arrays, GIL released), build facts, and the
+// plain Eigen product the benchmarks use to measure this build's GEMM speed.
 #include <pybind11/pybind11.h>
 #include <pybind11/eigen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "fastae/parallel.hpp"
 #include "fastae/types.hpp"
@@ -20,40 +23,63 @@ struct Scan {
   double max = -std::numeric_limits<double>::infinity();
 };
 
+// One pass over each row: x * 0 is NaN exactly where x is NaN or infinite, so a row is finite
+// when the sum of x * 0 is 0; min and max come from the same row while it is in cache. Rows are
+// split across threads; the parts are combined in thread order.
 template <class S>
-Scan scan(const ConstRowRef<S>& x) {
-  Scan s;
-  for (Index r = 0; r < x.rows(); ++r) {
-    const auto row = x.row(r).array();
-    if (!row.isFinite().all()) {
-      for (Index c = 0; c < x.cols(); ++c)
-        if (!std::isfinite(static_cast<double>(x(r, c)))) {
-          s.bad_row = r;
-          s.bad_col = c;
-          return s;
-        }
-    }
-    if (x.cols() > 0) {
+Scan scan(const ConstRowRef<S>& x, int n_threads) {
+  std::vector<Scan> parts(static_cast<std::size_t>(std::max(n_threads, 1)));
+  run_threads(static_cast<int>(parts.size()), [&](int t, int count) {
+    Index lo, hi;
+    split_range(x.rows(), t, count, lo, hi);
+    Scan& s = parts[static_cast<std::size_t>(t)];
+    for (Index r = lo; r < hi; ++r) {
+      const auto row = x.row(r).array();
+      if (!std::isfinite(static_cast<double>((row * S(0)).sum()))) {
+        for (Index c = 0; c < x.cols(); ++c)
+          if (!std::isfinite(static_cast<double>(x(r, c)))) {
+            s.bad_row = r;
+            s.bad_col = c;
+            return;
+          }
+      }
       s.min = std::min(s.min, static_cast<double>(row.minCoeff()));
       s.max = std::max(s.max, static_cast<double>(row.maxCoeff()));
     }
+  });
+  Scan all;
+  for (const Scan& s : parts) {
+    if (s.bad_row >= 0) return s;  // the first part (lowest rows) with a bad value
+    all.min = std::min(all.min, s.min);
+    all.max = std::max(all.max, s.max);
   }
-  return s;
+  return all;
+}
+
+// out = a b, the rows of out split across threads (each thread one Eigen GEMM on its rows).
+void matmul(const ConstRowRef<float>& a, const ConstRowRef<float>& b, RowRef<float> out, int n_threads) {
+  if (a.cols() != b.rows() || out.rows() != a.rows() || out.cols() != b.cols())
+    throw std::invalid_argument("matmul: shapes do not match");
+  run_threads(std::max(n_threads, 1), [&](int t, int count) {
+    Index lo, hi;
+    split_range(a.rows(), t, count, lo, hi);
+    out.middleRows(lo, hi - lo).noalias() = a.middleRows(lo, hi - lo) * b;
+  });
 }
 
 template <class S>
 void bind_scan(py::module_& m) {
   m.def(
       "scan",
-      [](const ConstRowRef<S>& x) {
+      [](const ConstRowRef<S>& x, int n_threads) {
         Scan s;
         {
           py::gil_scoped_release release;
-          s = scan<S>(x);
+          s = scan<S>(x, n_threads);
         }
         return py::make_tuple(s.bad_row, s.bad_col, s.min, s.max);
       },
-      py::arg("X").noconvert(),
+      py::arg("X").noconvert(), py::arg("n_threads") = 1,
       "(bad_row, bad_col, min, max): the first non-finite entry (-1, -1 if none) and the value range");
 }
 
@@ -66,10 +92,13 @@ void bind_checks(py::module_& m) {
         py::arg("X").noconvert());
   m.def("data_address", [](const ConstRowRef<double>& x) { return reinterpret_cast<std::uintptr_t>(x.data()); },
         py::arg("X").noconvert(), "Address of the memory C++ sees for X (to prove that no copy was made)");
+  m.def("matmul", &matmul, py::arg("a").noconvert(), py::arg("b").noconvert(), py::arg("out").noconvert(),
+        py::arg("n_threads"), py::call_guard<py::gil_scoped_release>(), "out = a @ b in float32 with Eigen");
   py::dict info;
   info["openmp"] = have_openmp();
   info["required_isa"] = FASTAE_REQUIRED_ISA;
   info["simd"] = Eigen::SimdInstructionSetsInUse();
+  info["eigen_cache_sizes"] = py::make_tuple(Eigen::l1CacheSize(), Eigen::l2CacheSize(), Eigen::l3CacheSize());
   info["eigen_version"] = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
                           std::to_string(EIGEN_MINOR_VERSION);
   m.attr("build_info") = info;

@@ -30,8 +30,10 @@ struct Model {
   }
 
   void set_optimizer(const OptimizerConfig& config) {
-    optimizer = std::make_unique<Optimizer<S>>(config, network.n_params());
-    trainer = std::make_unique<Trainer<S>>(network, *optimizer);
+    auto fresh = std::make_unique<Optimizer<S>>(config, network.n_params());
+    if (trainer) trainer->set_optimizer(*fresh);
+    else trainer = std::make_unique<Trainer<S>>(network, *fresh);
+    optimizer = std::move(fresh);
   }
 
   static std::vector<Activation> parse_activations(const std::vector<std::string>& names) {

@@ -54,7 +54,8 @@ def check_dtype(value: Any) -> type:
     return DTYPES[key]
 
 
-def as_matrix(X: Any, name: str, dtype: type, n_features: Optional[int] = None) -> Tuple[np.ndarray, float, float]:
+def as_matrix(X: Any, name: str, dtype: type, n_features: Optional[int] = None,
+              n_threads: int = 1) -> Tuple[np.ndarray, float, float]:
     """X as a C-contiguous 2-D array of ``dtype`` with finite values, and its (min, max).
 
     An array that already is one is returned as it is (no copy); anything else is converted once.
@@ -82,7 +83,7 @@ def as_matrix(X: Any, name: str, dtype: type, n_features: Optional[int] = None) 
     if arr.dtype != dtype or not arr.flags.c_contiguous:
         with np.errstate(over="ignore"):  # an overflow shows up as inf, reported below
             arr = np.ascontiguousarray(arr, dtype=dtype)
-    bad_row, bad_col, low, high = _core.scan(arr)
+    bad_row, bad_col, low, high = _core.scan(arr, n_threads)
     if bad_row >= 0:
         value = original[bad_row, bad_col]
         if np.isfinite(value):

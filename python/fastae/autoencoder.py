@@ -162,11 +162,11 @@ class Autoencoder:
         cfg = self._checked()
         n_epochs = cfg["epochs"] if epochs is None else check_int("epochs", epochs, low=0)
         warm = self.warm_start and getattr(self, "_model", None) is not None
-        X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if warm else None)
+        X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if warm else None, cfg["n_threads"])
         self._check_range(cfg, low, high, "X")
         X_val = None
         if validation_data is not None:
-            X_val, low, high = as_matrix(validation_data, "validation_data", cfg["dtype"], X.shape[1])
+            X_val, low, high = as_matrix(validation_data, "validation_data", cfg["dtype"], X.shape[1], cfg["n_threads"])
             self._check_range(cfg, low, high, "validation_data")
         if warm:
             self._check_architecture("fit")
@@ -183,7 +183,7 @@ class Autoencoder:
         """One epoch on X, keeping the weights and the optimizer state (builds the model first if needed)."""
         cfg = self._checked()
         built = getattr(self, "_model", None) is not None
-        X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if built else None)
+        X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if built else None, cfg["n_threads"])
         self._check_range(cfg, low, high, "X")
         if not built:
             self.build(X.shape[1])
@@ -260,7 +260,7 @@ class Autoencoder:
     def _apply(self, X: Any, name: str, first: int, last: int) -> np.ndarray:
         self._require_built(name)
         layers = self._model.layers
-        X, _, _ = as_matrix(X, name, self._dtype(), layers[first][0])
+        X, _, _ = as_matrix(X, name, self._dtype(), layers[first][0], self._threads())
         out = np.empty((X.shape[0], layers[last - 1][1]), dtype=self._dtype())
         self._model.apply(X, first, last, out, self._threads())
         return out
@@ -289,7 +289,7 @@ class Autoencoder:
 
     def _row_losses(self, X: Any) -> np.ndarray:
         self._require_built("reconstruction_error")
-        X, _, _ = as_matrix(X, "X", self._dtype(), self.n_features_in_)
+        X, _, _ = as_matrix(X, "X", self._dtype(), self.n_features_in_, self._threads())
         out = np.empty(X.shape[0], dtype=np.float64)
         self._model.row_losses(X, out, self._threads())
         return out

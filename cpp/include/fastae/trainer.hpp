@@ -18,7 +18,10 @@ namespace fastae {
 template <class S>
 class Trainer {
  public:
-  Trainer(Network<S>& network, Optimizer<S>& optimizer) : net_(network), opt_(optimizer) {}
+  Trainer(Network<S>& network, Optimizer<S>& optimizer) : net_(network), opt_(&optimizer) {}
+
+  // The optimizer the next steps use; the workspace is kept.
+  void set_optimizer(Optimizer<S>& optimizer) { opt_ = &optimizer; }
 
   // One pass over x in batches of batch_size (the last, partial batch included).
   // Returns the mean loss over every element of the epoch; advances rng_state when shuffling.
@@ -75,12 +78,12 @@ class Trainer {
     });
     double loss_sum = 0.0;
     for (Index r = 0; r < rows; ++r) loss_sum += ws_.row_loss[static_cast<std::size_t>(r)];
-    opt_.step(net_.params(), grad_, n_threads);
+    opt_->step(net_.params(), grad_, n_threads);
     return loss_sum;
   }
 
   Network<S>& net_;
-  Optimizer<S>& opt_;
+  Optimizer<S>* opt_;
   Workspace<S> ws_;
   Vector<S> grad_;
   std::vector<Vector<S>> thread_grads_;

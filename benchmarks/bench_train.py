@@ -1,0 +1,233 @@
+"""Training throughput: fastae against the NumPy reference, the peer frameworks and the
+machine's GEMM limit, all measured in one run.
+
+    python benchmarks/bench_train.py                 # everything: 60,000 rows, 1 and 2 threads
+    python benchmarks/bench_train.py --quick         # 10,000 rows, fewer repeats
+    python benchmarks/bench_train.py --workloads wide --peers pytorch jax --threads 2
+
+Every (runner, workload, threads) is measured in a fresh subprocess pinned to that many cores,
+so that thread settings cannot leak between frameworks. A runner trains one warm-up epoch, then
+>= 3 timed epochs over shuffled seeded random rows in [0, 1] (float32, Adam lr 1e-3); the figure
+is the median samples/s. Each peer's better thread count counts. The roofline is the fastest
+float32 GEMM on the machine (fastae's Eigen product or NumPy's BLAS on a 2048^3 product, at the
+same thread count) divided by 6 * sum(in * out) FLOPs per sample. Figures are ratios from one
+run on a shared machine: compare within a run, not across runs.
+
+Outputs (in --out, default benchmarks/results): train.json, train.md, train.png (with matplotlib).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _peers import EXTRA_PEERS, PEERS, ROW_CAP, RUNNERS, WORKLOADS  # noqa: E402
+
+
+def pin_to_cores(threads: int) -> None:
+    """Limit this process to `threads` cores and tell every threading library the same."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    if threads == 1:
+        os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    if hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, set(cores[:threads]))
+
+
+def child(runner: str, workload: str, threads: int, rows: int, repeats: int) -> Dict[str, Any]:
+    """Measure one runner (in this process) and return its figures."""
+    pin_to_cores(threads)
+    w = WORKLOADS[workload]
+    rows = min(rows, ROW_CAP.get(runner, rows))
+    X = np.random.default_rng(0).random((rows, w.n_features), dtype=np.float32)
+    epoch = RUNNERS[runner](w, threads, X)
+    epoch()  # warm-up: compilation, allocation, caches
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        epoch()
+        seconds.append(time.perf_counter() - start)
+    return {"samples_per_s": rows / statistics.median(seconds), "rows": rows, "seconds": seconds}
+
+
+def run_child(runner: str, workload: str, threads: int, rows: int, repeats: int, timeout: float) -> Dict[str, Any]:
+    cmd = [sys.executable, __file__, "--child", runner, workload, str(threads), str(rows), str(repeats)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["failed"])[-1]
+        return {"error": last[:200]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def gemm_gflops(threads: int, n: int = 2048, repeats: int = 5) -> Dict[str, float]:
+    """Best-of-median float32 GEMM speed of fastae's Eigen product and of NumPy's BLAS."""
+    code = f"""
+import json, statistics, sys, time
+sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+from bench_train import pin_to_cores
+pin_to_cores({threads})
+import numpy as np
+from fastae import _core
+a = np.random.default_rng(0).random(({n}, {n}), dtype=np.float32); b = a.copy(); c = np.empty_like(a)
+out = {{}}
+for name, fn in (("eigen", lambda: _core.matmul(a, b, c, {threads})), ("numpy", lambda: np.matmul(a, b, out=c))):
+    fn()
+    ts = []
+    for _ in range({repeats}):
+        t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)
+    out[name] = 2 * {n} ** 3 / statistics.median(ts) / 1e9
+print(json.dumps(out))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def markdown_table(results: Dict[str, Any], threads: int) -> str:
+    peers = results["peers"]
+    head = ["workload", f"fastae ({threads} thr)", "NumPy ref", *peers, "best peer¹", "fastae / best peer", "% roofline"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, row in results["workloads"].items():
+        cells = [name, fmt(row["fastae"]), fmt(row.get("numpy"))]
+        cells += [fmt(row["peers"].get(p)) for p in peers]
+        best = row.get("best_peer")
+        cells.append(f"{best['name']} {fmt(best['samples_per_s'])}" if best else "–")
+        cells.append(f"{row['ratio']:.2f}×" if row.get("ratio") else "–")
+        cells.append(f"{row['roofline_pct']:.0f}%")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def fmt(value: Optional[float]) -> str:
+    if value is None:
+        return "–"
+    return f"{value / 1000:.1f}k" if value >= 1000 else f"{value:.0f}"
+
+
+def bar_chart(results: Dict[str, Any], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no chart (pip install matplotlib)")
+        return False
+    names = list(results["workloads"])
+    series = ["fastae", "numpy", *results["peers"], "roofline"]
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 4))
+    for ax, name in zip(np.atleast_1d(axes), names):
+        row = results["workloads"][name]
+        values = [row["fastae"], row.get("numpy")] + [row["peers"].get(p) for p in results["peers"]] + [row["roofline"]]
+        shown = [(s, v) for s, v in zip(series, values) if v]
+        ax.bar([s for s, _ in shown], [v for _, v in shown],
+               color=["tab:red" if s == "fastae" else "tab:gray" if s == "roofline" else "tab:blue" for s, _ in shown])
+        ax.set_title(name)
+        ax.set_ylabel("samples/s")
+        ax.tick_params(axis="x", rotation=45)
+    fig.suptitle(f"Training throughput, float32, best of 1/{results['threads']} threads for peers")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2, help="fastae's thread count; peers run at 1 and at this")
+    parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
+    parser.add_argument("--peers", nargs="*", default=PEERS + EXTRA_PEERS, choices=PEERS + EXTRA_PEERS,
+                        help="jax-scan (a whole epoch in one lax.scan) is shown but not counted as the best peer")
+    parser.add_argument("--rows", type=int, default=60000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="10,000 rows, 2 timed epochs")
+    parser.add_argument("--no-reference", action="store_true", help="skip the NumPy reference")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds per measurement")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        runner, workload, threads, rows, repeats = args.child
+        print(json.dumps(child(runner, workload, int(threads), int(rows), int(repeats))))
+        return
+    if args.quick:
+        args.rows, args.repeats = 10000, 2
+
+    thread_counts = sorted({1, args.threads})
+    gemm = gemm_gflops(args.threads)
+    best_gemm = max(gemm.values())
+    results: Dict[str, Any] = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
+        "threads": args.threads, "rows": args.rows, "repeats": args.repeats, "peers": args.peers,
+        "gemm_gflops": gemm, "workloads": {},
+    }
+    print(f"GEMM 2048^3 float32, {args.threads} threads: Eigen {gemm['eigen']:.0f} GFLOP/s, "
+          f"NumPy {gemm['numpy']:.0f} GFLOP/s")
+    for name in args.workloads:
+        w = WORKLOADS[name]
+        row: Dict[str, Any] = {"roofline": best_gemm * 1e9 / w.flops_per_sample, "peers": {}, "peer_detail": {}}
+        fastae = run_child("fastae", name, args.threads, args.rows, args.repeats, args.timeout)
+        if "error" in fastae:
+            raise SystemExit(f"fastae failed on {name}: {fastae['error']}")
+        row["fastae"] = fastae["samples_per_s"]
+        if args.threads != 1:
+            row["fastae_1_thread"] = run_child("fastae", name, 1, args.rows, args.repeats, args.timeout)["samples_per_s"]
+        if not args.no_reference:
+            ref = run_child("numpy", name, args.threads, args.rows, args.repeats, args.timeout)
+            row["numpy"] = ref.get("samples_per_s")
+        for peer in args.peers:
+            figures = {t: run_child(peer, name, t, args.rows, args.repeats, args.timeout) for t in thread_counts}
+            row["peer_detail"][peer] = figures
+            ok = [f["samples_per_s"] for f in figures.values() if "samples_per_s" in f]
+            if ok:
+                row["peers"][peer] = max(ok)
+            else:
+                print(f"  {peer} skipped on {name}: {next(iter(figures.values()))['error']}")
+        counted = {p: v for p, v in row["peers"].items() if p not in EXTRA_PEERS}
+        if counted:
+            best = max(counted, key=counted.get)
+            row["best_peer"] = {"name": best, "samples_per_s": row["peers"][best]}
+            row["ratio"] = row["fastae"] / row["peers"][best]
+        row["roofline_pct"] = 100 * row["fastae"] / row["roofline"]
+        results["workloads"][name] = row
+        extra = f", {row['ratio']:.2f}x the best peer ({row['best_peer']['name']})" if row.get("ratio") else ""
+        print(f"{name}: fastae {fmt(row['fastae'])} samples/s{extra}, {row['roofline_pct']:.0f}% of roofline")
+
+    table = markdown_table(results, args.threads)
+    scaling = [f"{n}: {r['fastae'] / r['fastae_1_thread']:.2f}×" for n, r in results["workloads"].items()
+               if r.get("fastae_1_thread")]
+    notes = (f"¹ best of {', '.join(p for p in PEERS if p in args.peers)}; jax-scan (a whole epoch compiled into one "
+             f"lax.scan) is shown for reference. Samples/s, median of {args.repeats} epochs of {args.rows:,} rows after a warm-up (NumPy reference "
+             f"and scikit-learn on at most {ROW_CAP['numpy']:,} rows). Peers: the better of 1 and {args.threads} "
+             f"threads. Roofline: {best_gemm:.0f} GFLOP/s (best 2048³ float32 GEMM: Eigen {gemm['eigen']:.0f}, "
+             f"NumPy {gemm['numpy']:.0f}) / 6·Σ in·out FLOPs per sample. Machine: {results['machine']}.")
+    if scaling:
+        notes += f" fastae {args.threads} threads vs 1: " + ", ".join(scaling) + "."
+    print()
+    print(table)
+    print()
+    print(notes)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "train.json").write_text(json.dumps(results, indent=2))
+    (args.out / "train.md").write_text(table + "\n\n" + notes + "\n")
+    if bar_chart(results, args.out / "train.png"):
+        print(f"wrote {args.out / 'train.json'}, train.md, train.png")
+
+
+if __name__ == "__main__":
+    main()
