@@ -1,7 +1,8 @@
 // The epoch loop, all in C++: seeded shuffle, batch gather into preallocated buffers, forward,
-// loss, backward, clip, update. The batch is split by rows across threads; each thread writes
-// its own gradient buffer and the buffers are added in thread order, so a fixed
-// (seed, n_threads, batch size) gives bitwise the same weights.
+// loss, backward, clip, update. One parallel region covers the whole epoch. In each batch every
+// thread gathers and trains on its own rows (its own gradient buffer); after a barrier, each
+// thread adds the buffers in thread order for its own range of parameters, clips and updates
+// that range. A fixed (seed, n_threads, batch size) therefore gives bitwise the same weights.
 #pragma once
 
 #include <cstdint>
@@ -30,56 +31,57 @@ class Trainer {
     if (n <= 0) throw std::invalid_argument("X: no rows");
     if (x.cols() != net_.n_inputs()) throw std::invalid_argument("X: wrong number of columns");
     if (batch_size <= 0) throw std::invalid_argument("batch_size: must be positive");
-    n_threads = std::max(n_threads, 1);
     const Index batch_rows = std::min(batch_size, n);
-    prepare(batch_rows, n_threads);
+    const int threads = static_cast<int>(std::min<Index>(std::max(n_threads, 1), batch_rows));
+    prepare(batch_rows, threads);
     if (shuffle) shuffled_order(order_, n, rng_state);
 
     double loss_sum = 0.0;
-    for (Index start = 0; start < n; start += batch_rows) {
-      const Index rows = std::min(batch_rows, n - start);
-      const ConstRowMap<S> batch = shuffle ? gather(x, start, rows) : middle_rows(x, start, rows);
-      loss_sum += step(batch, n_threads);
-    }
+    run_threads(threads, [&](int t, int count) {
+      S* my_grad = t == 0 ? grad_.data() : thread_grads_[static_cast<std::size_t>(t - 1)].data();
+      Index p_lo, p_hi;  // this thread's range of parameters
+      split_range(net_.n_params(), t, count, p_lo, p_hi);
+      for (Index start = 0; start < n; start += batch_rows) {
+        const Index rows = std::min(batch_rows, n - start);
+        Index lo, hi;  // this thread's rows of the batch
+        split_range(rows, t, count, lo, hi);
+        const ConstRowMap<S> batch = shuffle ? gather(x, start, lo, hi) : middle_rows(x, start, rows);
+        net_.train_slice(batch, ws_, lo, hi, rows, my_grad);
+        if (t == 0) opt_->begin_step();  // nobody reads the step count until after the barrier
+        thread_barrier(count);           // every slice's gradient and row losses are ready
+
+        if (t == 0)
+          for (Index r = 0; r < rows; ++r) loss_sum += ws_.row_loss[static_cast<std::size_t>(r)];
+        auto grad = grad_.segment(p_lo, p_hi - p_lo);
+        for (int other = 1; other < count; ++other)  // g = g_0 + g_1 + ... in thread order
+          grad += thread_grads_[static_cast<std::size_t>(other - 1)].segment(p_lo, p_hi - p_lo);
+        sum_sq_[static_cast<std::size_t>(t)] = opt_->clip_range(grad_.data(), p_lo, p_hi);
+        double total_sq = 0.0;
+        if (opt_->config().clip_norm > 0.0) {
+          thread_barrier(count);  // every range's sum of squares is ready; add them in thread order
+          for (int k = 0; k < count; ++k) total_sq += sum_sq_[static_cast<std::size_t>(k)];
+        }
+        opt_->update_range(net_.params(), grad_, p_lo, p_hi, opt_->norm_scale(total_sq));
+        thread_barrier(count);  // the parameters are updated before the next batch reads them
+      }
+    });
     return loss_sum / (static_cast<double>(n) * static_cast<double>(net_.n_outputs()));
   }
 
  private:
-  void prepare(Index batch_rows, int n_threads) {
+  void prepare(Index batch_rows, int threads) {
     ws_.reserve(net_.layers(), batch_rows);
     grad_.resize(net_.n_params());
-    thread_grads_.resize(static_cast<std::size_t>(n_threads - 1));
+    thread_grads_.resize(static_cast<std::size_t>(threads - 1));
     for (auto& g : thread_grads_) g.resize(net_.n_params());
+    sum_sq_.assign(static_cast<std::size_t>(threads), 0.0);
   }
 
-  // Copies rows order[start .. start+rows) of x into the batch buffer.
-  ConstRowMap<S> gather(const ConstRowMap<S>& x, Index start, Index rows) {
-    for (Index r = 0; r < rows; ++r) ws_.batch.row(r) = x.row(order_[static_cast<std::size_t>(start + r)]);
-    return rows_of<S>(static_cast<const S*>(ws_.batch.data()), 0, rows, x.cols());
-  }
-
-  // Forward + backward on the batch split across threads, gradients added in thread order,
-  // then one optimizer step. Returns the batch's loss sum over all elements.
-  double step(const ConstRowMap<S>& batch, int n_threads) {
-    const Index rows = batch.rows();
-    const int parts = static_cast<int>(std::min<Index>(n_threads, rows));
-    const Index n_params = net_.n_params();
-    run_threads(parts, [&](int t, int count) {
-      Index lo, hi;
-      split_range(rows, t, count, lo, hi);
-      S* grad = t == 0 ? grad_.data() : thread_grads_[static_cast<std::size_t>(t - 1)].data();
-      net_.train_slice(batch, ws_, lo, hi, rows, grad);
-      thread_barrier(count);
-      // grad = g_0 + g_1 + ... in thread order, each thread summing its share of the parameters.
-      Index p_lo, p_hi;
-      split_range(n_params, t, count, p_lo, p_hi);
-      for (int other = 1; other < count; ++other)
-        grad_.segment(p_lo, p_hi - p_lo) += thread_grads_[static_cast<std::size_t>(other - 1)].segment(p_lo, p_hi - p_lo);
-    });
-    double loss_sum = 0.0;
-    for (Index r = 0; r < rows; ++r) loss_sum += ws_.row_loss[static_cast<std::size_t>(r)];
-    opt_->step(net_.params(), grad_, n_threads);
-    return loss_sum;
+  // Copies rows order[start + lo .. start + hi) of x into the same rows of the batch buffer and
+  // returns a view of the whole batch buffer (the other threads fill the other rows).
+  ConstRowMap<S> gather(const ConstRowMap<S>& x, Index start, Index lo, Index hi) {
+    for (Index r = lo; r < hi; ++r) ws_.batch.row(r) = x.row(order_[static_cast<std::size_t>(start + r)]);
+    return rows_of<S>(static_cast<const S*>(ws_.batch.data()), 0, ws_.batch.rows(), x.cols());
   }
 
   Network<S>& net_;
@@ -87,6 +89,7 @@ class Trainer {
   Workspace<S> ws_;
   Vector<S> grad_;
   std::vector<Vector<S>> thread_grads_;
+  std::vector<double> sum_sq_;
   std::vector<std::int64_t> order_;
 };
 
