@@ -29,26 +29,21 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-import numpy as np
+
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _pinning import pin_if_child, pin_to_cores  # noqa: E402
+
+if __name__ == "__main__":
+    pin_if_child(3)  # before NumPy starts its BLAS threads
+
+import numpy as np  # noqa: E402
+
 from _peers import EXTRA_PEERS, PEERS, ROW_CAP, RUNNERS, WORKLOADS  # noqa: E402
 
 
-def pin_to_cores(threads: int) -> None:
-    """Limit this process to `threads` cores and tell every threading library the same."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(threads)
-    if threads == 1:
-        os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    if hasattr(os, "sched_setaffinity"):
-        cores = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, set(cores[:threads]))
-
-
 def child(runner: str, workload: str, threads: int, rows: int, repeats: int) -> Dict[str, Any]:
-    """Measure one runner (in this process) and return its figures."""
-    pin_to_cores(threads)
+    """Measure one runner (in this process, already pinned to `threads` cores) and return its figures."""
     w = WORKLOADS[workload]
     rows = min(rows, ROW_CAP.get(runner, rows))
     X = np.random.default_rng(0).random((rows, w.n_features), dtype=np.float32)
@@ -79,7 +74,7 @@ def gemm_gflops(threads: int, n: int = 2048, repeats: int = 5) -> Dict[str, floa
     code = f"""
 import json, statistics, sys, time
 sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
-from bench_train import pin_to_cores
+from _pinning import pin_to_cores
 pin_to_cores({threads})
 import numpy as np
 from fastae import _core

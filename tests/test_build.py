@@ -35,5 +35,5 @@ def test_missing_instructions_raise_a_clear_import_error():
 
 def test_build_info_reports_the_build():
     info = fastae.build_info
-    assert set(info) == {"openmp", "required_isa", "simd", "eigen_version", "eigen_cache_sizes"}
+    assert set(info) == {"openmp", "required_isa", "simd", "eigen_version", "eigen_cache_sizes", "sgemm"}
     assert info["eigen_version"].startswith("3.")

@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
+#include "fastae/dense.hpp"
 #include "fastae/parallel.hpp"
 #include "fastae/types.hpp"
 
@@ -56,14 +58,27 @@ Scan scan(const ConstRowRef<S>& x, int n_threads) {
   return all;
 }
 
-// out = a b, the rows of out split across threads (each thread one Eigen GEMM on its rows).
-void matmul(const ConstRowRef<float>& a, const ConstRowRef<float>& b, RowRef<float> out, int n_threads) {
-  if (a.cols() != b.rows() || out.rows() != a.rows() || out.cols() != b.cols())
-    throw std::invalid_argument("matmul: shapes do not match");
+// out = op(a) op(b) with fastae's product ('auto': as training does), Eigen's or sgemm's, the rows
+// of out split across threads, each thread one product on its rows.
+void matmul(const ConstRowRef<float>& a, const ConstRowRef<float>& b, RowRef<float> out, int n_threads,
+            bool transpose_a, bool transpose_b, const std::string& kernel) {
+  const Kernel choice = kernel == "auto" ? Kernel::Auto : kernel == "eigen" ? Kernel::Eigen : kernel == "sgemm" ? Kernel::Sgemm
+                                                                                                      : throw std::invalid_argument("kernel: 'auto', 'eigen' or 'sgemm'");
+  const Index m = transpose_a ? a.cols() : a.rows(), k = transpose_a ? a.rows() : a.cols();
+  const Index kb = transpose_b ? b.cols() : b.rows(), n = transpose_b ? b.rows() : b.cols();
+  if (k != kb || out.rows() != m || out.cols() != n) throw std::invalid_argument("matmul: shapes do not match");
+  const ConstRowMap<float> A(a.data(), a.rows(), a.cols(), Eigen::OuterStride<>(a.outerStride()));
+  const ConstRowMap<float> B(b.data(), b.rows(), b.cols(), Eigen::OuterStride<>(b.outerStride()));
   run_threads(std::max(n_threads, 1), [&](int t, int count) {
     Index lo, hi;
-    split_range(a.rows(), t, count, lo, hi);
-    out.middleRows(lo, hi - lo).noalias() = a.middleRows(lo, hi - lo) * b;
+    split_range(m, t, count, lo, hi);
+    RowMap<float> rows(out.data() + lo * out.outerStride(), hi - lo, n, Eigen::OuterStride<>(out.outerStride()));
+    if (transpose_a) {  // rows lo..hi of a^T are columns lo..hi of a
+      const ConstRowMap<float> part(A.data() + lo, A.rows(), hi - lo, Eigen::OuterStride<>(A.outerStride()));
+      product<float>(part, true, B, transpose_b, rows, choice);
+    } else {
+      product<float>(middle_rows(A, lo, hi - lo), false, B, transpose_b, rows, choice);
+    }
   });
 }
 
@@ -93,8 +108,23 @@ void bind_checks(py::module_& m) {
   m.def("data_address", [](const ConstRowRef<double>& x) { return reinterpret_cast<std::uintptr_t>(x.data()); },
         py::arg("X").noconvert(), "Address of the memory C++ sees for X (to prove that no copy was made)");
   m.def("matmul", &matmul, py::arg("a").noconvert(), py::arg("b").noconvert(), py::arg("out").noconvert(),
-        py::arg("n_threads"), py::call_guard<py::gil_scoped_release>(), "out = a @ b in float32 with Eigen");
+        py::arg("n_threads") = 1, py::arg("transpose_a") = false, py::arg("transpose_b") = false,
+        py::arg("kernel") = "auto", py::call_guard<py::gil_scoped_release>(),
+        "out = op(a) @ op(b) in float32: kernel 'auto' (as training chooses), 'eigen' or 'sgemm'");
+  m.def("_detected_cache_sizes", [] {
+    int l1 = 0, l2 = 0, l3 = 0;
+    Eigen::internal::queryCacheSizes(l1, l2, l3);
+    return py::make_tuple(l1, l2, l3);
+  }, "The (L1, L2, L3) sizes Eigen detects on this CPU");
+  m.def("_set_cache_sizes", [](std::ptrdiff_t l1, std::ptrdiff_t l2, std::ptrdiff_t l3) { Eigen::setCpuCacheSizes(l1, l2, l3); },
+        "Set the cache sizes Eigen's GEMM blocking uses (benchmarks only)");
   py::dict info;
+  info["sgemm"] =
+#ifdef FASTAE_HAVE_SGEMM
+      true;
+#else
+      false;
+#endif
   info["openmp"] = have_openmp();
   info["required_isa"] = FASTAE_REQUIRED_ISA;
   info["simd"] = Eigen::SimdInstructionSetsInUse();
