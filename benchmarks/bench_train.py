@@ -9,7 +9,7 @@ Every (runner, workload, threads) is measured in a fresh subprocess pinned to th
 so that thread settings cannot leak between frameworks. A runner trains one warm-up epoch, then
 >= 3 timed epochs over shuffled seeded random rows in [0, 1] (float32, Adam lr 1e-3); the figure
 is the median samples/s. Each peer's better thread count counts. The roofline is the fastest
-float32 GEMM on the machine (fastae's Eigen product or NumPy's BLAS on a 2048^3 product, at the
+float32 GEMM on the machine (fastae's own product or NumPy's BLAS on a 2048^3 product, at the
 same thread count) divided by 6 * sum(in * out) FLOPs per sample. Figures are ratios from one
 run on a shared machine: compare within a run, not across runs.
 
@@ -70,7 +70,7 @@ def run_child(runner: str, workload: str, threads: int, rows: int, repeats: int,
 
 
 def gemm_gflops(threads: int, n: int = 2048, repeats: int = 5) -> Dict[str, float]:
-    """Best-of-median float32 GEMM speed of fastae's Eigen product and of NumPy's BLAS."""
+    """Median float32 GEMM speed of fastae's own product (as training uses it) and of NumPy's BLAS."""
     code = f"""
 import json, statistics, sys, time
 sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
@@ -80,7 +80,7 @@ import numpy as np
 from fastae import _core
 a = np.random.default_rng(0).random(({n}, {n}), dtype=np.float32); b = a.copy(); c = np.empty_like(a)
 out = {{}}
-for name, fn in (("eigen", lambda: _core.matmul(a, b, c, {threads})), ("numpy", lambda: np.matmul(a, b, out=c))):
+for name, fn in (("fastae", lambda: _core.matmul(a, b, c, {threads})), ("numpy", lambda: np.matmul(a, b, out=c))):
     fn()
     ts = []
     for _ in range({repeats}):
@@ -171,7 +171,7 @@ def main() -> None:
         "threads": args.threads, "rows": args.rows, "repeats": args.repeats, "peers": args.peers,
         "gemm_gflops": gemm, "workloads": {},
     }
-    print(f"GEMM 2048^3 float32, {args.threads} threads: Eigen {gemm['eigen']:.0f} GFLOP/s, "
+    print(f"GEMM 2048^3 float32, {args.threads} threads: fastae {gemm['fastae']:.0f} GFLOP/s, "
           f"NumPy {gemm['numpy']:.0f} GFLOP/s")
     for name in args.workloads:
         w = WORKLOADS[name]
@@ -209,7 +209,7 @@ def main() -> None:
     notes = (f"¹ best of {', '.join(p for p in PEERS if p in args.peers)}; jax-scan (a whole epoch compiled into one "
              f"lax.scan) is shown for reference. Samples/s, median of {args.repeats} epochs of {args.rows:,} rows after a warm-up (NumPy reference "
              f"and scikit-learn on at most {ROW_CAP['numpy']:,} rows). Peers: the better of 1 and {args.threads} "
-             f"threads. Roofline: {best_gemm:.0f} GFLOP/s (best 2048³ float32 GEMM: Eigen {gemm['eigen']:.0f}, "
+             f"threads. Roofline: {best_gemm:.0f} GFLOP/s (best 2048³ float32 GEMM: fastae {gemm['fastae']:.0f}, "
              f"NumPy {gemm['numpy']:.0f}) / 6·Σ in·out FLOPs per sample. Machine: {results['machine']}.")
     if scaling:
         notes += f" fastae {args.threads} threads vs 1: " + ", ".join(scaling) + "."
