@@ -27,7 +27,7 @@ if __name__ == "__main__":
 import numpy as np  # noqa: E402
 
 from _peers import WORKLOADS, Workload  # noqa: E402
-from bench_train import fmt  # noqa: E402
+from _report import fmt, write_report  # noqa: E402
 
 RUNNERS = ["fastae", "pytorch", "numpy"]
 
@@ -118,10 +118,7 @@ def main() -> None:
     table = "\n".join(lines)
     notes = (f"Samples/s, median of {args.repeats} calls on {args.rows:,} rows after a warm-up, {args.threads} threads "
              "for every runner, one run.")
-    print(table + "\n\n" + notes)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "infer.json").write_text(json.dumps(results, indent=2))
-    (args.out / "infer.md").write_text(table + "\n\n" + notes + "\n")
+    write_report(args.out, "infer", results, table, notes)
 
 
 if __name__ == "__main__":

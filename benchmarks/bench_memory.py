@@ -28,6 +28,7 @@ if __name__ == "__main__":
 import numpy as np  # noqa: E402
 
 from _peers import WORKLOADS, fastae_runner, torch_runner  # noqa: E402
+from _report import write_report  # noqa: E402
 
 MB = 1024 * 1024
 
@@ -74,10 +75,7 @@ def main() -> None:
         lines.append(f"| {runner} | {r['array_mb']:.0f} | {r['added_mb']:.1f} | {r['added_mb'] / r['array_mb']:.1%} |")
     table = "\n".join(lines)
     notes = f"mnist-deep model, {args.rows:,} x 784 float32, {args.threads} threads, peak RSS (ru_maxrss) minus the RSS with X in memory."
-    print(table + "\n\n" + notes)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "memory.json").write_text(json.dumps(results, indent=2))
-    (args.out / "memory.md").write_text(table + "\n\n" + notes + "\n")
+    write_report(args.out, "memory", results, table, notes)
 
 
 if __name__ == "__main__":

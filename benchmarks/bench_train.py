@@ -40,6 +40,7 @@ if __name__ == "__main__":
 import numpy as np  # noqa: E402
 
 from _peers import EXTRA_PEERS, PEERS, ROW_CAP, RUNNERS, WORKLOADS  # noqa: E402
+from _report import fmt, write_report  # noqa: E402
 
 
 def child(runner: str, workload: str, threads: int, rows: int, repeats: int) -> Dict[str, Any]:
@@ -105,12 +106,6 @@ def markdown_table(results: Dict[str, Any], threads: int) -> str:
         cells.append(f"{row['roofline_pct']:.0f}%")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def fmt(value: Optional[float]) -> str:
-    if value is None:
-        return "–"
-    return f"{value / 1000:.1f}k" if value >= 1000 else f"{value:.0f}"
 
 
 def bar_chart(results: Dict[str, Any], path: Path) -> bool:
@@ -214,12 +209,7 @@ def main() -> None:
     if scaling:
         notes += f" fastae {args.threads} threads vs 1: " + ", ".join(scaling) + "."
     print()
-    print(table)
-    print()
-    print(notes)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "train.json").write_text(json.dumps(results, indent=2))
-    (args.out / "train.md").write_text(table + "\n\n" + notes + "\n")
+    write_report(args.out, "train", results, table, notes)
     if bar_chart(results, args.out / "train.png"):
         print(f"wrote {args.out / 'train.json'}, train.md, train.png")
 
