@@ -129,7 +129,7 @@ def bar_chart(results: Dict[str, Any], path: Path) -> bool:
         ax.set_title(name)
         ax.set_ylabel("samples/s")
         ax.tick_params(axis="x", rotation=45)
-    fig.suptitle(f"Training throughput, float32, best of 1/{results['threads']} threads for peers")
+    fig.suptitle(f"Training samples/s, float32 (fastae {results['threads']} threads)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
