@@ -35,6 +35,14 @@ struct View {
 inline void pack_a(const View& a, Index i0, Index mc, Index p0, Index kc, float* out) {
   for (Index ir = 0; ir < mc; ir += MR) {
     const Index rows = std::min(MR, mc - ir);
+    if (a.cs == 1) {  // row-major A: read each row contiguously, write it with a stride of MR
+      for (Index i = 0; i < MR; ++i) {
+        const float* row = i < rows ? a.p + (i0 + ir + i) * a.rs + p0 : nullptr;
+        for (Index p = 0; p < kc; ++p) out[p * MR + i] = row ? row[p] : 0.0f;
+      }
+      out += MR * kc;
+      continue;
+    }
     for (Index p = 0; p < kc; ++p) {
       for (Index i = 0; i < rows; ++i) out[i] = a(i0 + ir + i, p0 + p);
       for (Index i = rows; i < MR; ++i) out[i] = 0.0f;
