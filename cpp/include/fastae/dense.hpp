@@ -19,10 +19,11 @@ struct LayerShape {
 };
 
 // Which GEMM computes a product. Auto: fastae's sgemm for float products of at least
-// kSgemmMinWork multiply-adds (where it measured faster than Eigen: the wide and mnist-deep
-// layers), Eigen for smaller ones (where sgemm's 6x16 tiles and packing cost more) and for double.
+// kSgemmMinWork multiply-adds (where it measured faster than Eigen: every product of the wide,
+// mnist-deep and mnist-shallow workloads, benchmarks/bench_gemm.py), Eigen for smaller ones (the
+// tabular layers, where the two are even and sgemm's 6x16 tiles waste more) and for double.
 enum class Kernel { Auto, Eigen, Sgemm };
-constexpr Index kSgemmMinWork = Index(1) << 22;
+constexpr Index kSgemmMinWork = Index(1) << 20;
 
 // c = op(a) op(b), op transposing when asked; every operand is a row-major view with an outer stride.
 template <class S, class A, class B, class C>
