@@ -67,8 +67,7 @@ void matmul(const ConstRowRef<float>& a, const ConstRowRef<float>& b, RowRef<flo
   const Index m = transpose_a ? a.cols() : a.rows(), k = transpose_a ? a.rows() : a.cols();
   const Index kb = transpose_b ? b.cols() : b.rows(), n = transpose_b ? b.rows() : b.cols();
   if (k != kb || out.rows() != m || out.cols() != n) throw std::invalid_argument("matmul: shapes do not match");
-  const ConstRowMap<float> A(a.data(), a.rows(), a.cols(), Eigen::OuterStride<>(a.outerStride()));
-  const ConstRowMap<float> B(b.data(), b.rows(), b.cols(), Eigen::OuterStride<>(b.outerStride()));
+  const ConstRowMap<float> A = as_map<float>(a), B = as_map<float>(b);
   run_threads(std::max(n_threads, 1), [&](int t, int count) {
     Index lo, hi;
     split_range(m, t, count, lo, hi);

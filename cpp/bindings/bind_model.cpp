@@ -43,11 +43,6 @@ struct Model {
   }
 };
 
-template <class S>
-ConstRowMap<S> view(const ConstRowRef<S>& x) {
-  return ConstRowMap<S>(x.data(), x.rows(), x.cols(), Eigen::OuterStride<>(x.outerStride()));
-}
-
 // A NumPy view of n values at data, keeping `owner` alive while the view exists.
 template <class S>
 py::array_t<S> numpy_view(S* data, Index n, py::handle owner) {
@@ -93,11 +88,10 @@ void bind_model_for(py::module_& m, const char* name) {
              return out;
            },
            "[(name, writable view)] of the optimizer's state buffers")
-      .def("reset_optimizer", [](M& self) { self.optimizer->reset(); })
       .def(
           "train_epoch",
           [](M& self, const ConstRowRef<S>& x, Index batch_size, bool shuffle, std::uint64_t rng_state, int n_threads) {
-            const double loss = self.trainer->train_epoch(view<S>(x), batch_size, shuffle, rng_state, n_threads);
+            const double loss = self.trainer->train_epoch(as_map<S>(x), batch_size, shuffle, rng_state, n_threads);
             return std::make_pair(loss, rng_state);
           },
           py::arg("X").noconvert(), py::arg("batch_size"), py::arg("shuffle"), py::arg("rng_state"), py::arg("n_threads"),
@@ -105,7 +99,7 @@ void bind_model_for(py::module_& m, const char* name) {
       .def(
           "apply",
           [](const M& self, const ConstRowRef<S>& x, Index first, Index last, RowRef<S> out, int n_threads) {
-            self.network.apply(view<S>(x), first, last, RowMap<S>(out.data(), out.rows(), out.cols(), Eigen::OuterStride<>(out.outerStride())),
+            self.network.apply(as_map<S>(x), first, last, RowMap<S>(out.data(), out.rows(), out.cols(), Eigen::OuterStride<>(out.outerStride())),
                                n_threads);
           },
           py::arg("X").noconvert(), py::arg("first"), py::arg("last"), py::arg("out").noconvert(), py::arg("n_threads"),
@@ -114,7 +108,7 @@ void bind_model_for(py::module_& m, const char* name) {
           "row_losses",
           [](const M& self, const ConstRowRef<S>& x, Eigen::Ref<Eigen::VectorXd> out, int n_threads) {
             if (out.size() != x.rows()) throw std::invalid_argument("out: needs one entry per row of X");
-            self.network.row_losses(view<S>(x), out.data(), n_threads);
+            self.network.row_losses(as_map<S>(x), out.data(), n_threads);
           },
           py::arg("X").noconvert(), py::arg("out").noconvert(), py::arg("n_threads"), py::call_guard<py::gil_scoped_release>(),
           "out[i] = sum over features of the loss of reconstructing row i");
@@ -140,9 +134,7 @@ void bind_model(py::module_& m) {
       .def_readwrite("amsgrad", &OptimizerConfig::amsgrad)
       .def_readwrite("eps", &OptimizerConfig::eps)
       .def_readwrite("clip_value", &OptimizerConfig::clip_value)
-      .def_readwrite("clip_norm", &OptimizerConfig::clip_norm)
-      .def("validate", &OptimizerConfig::validate)
-      .def("slot_names", [](const OptimizerConfig& c) { return optimizer_slot_names(c); });
+      .def_readwrite("clip_norm", &OptimizerConfig::clip_norm);
   bind_model_for<float>(m, "Model32");
   bind_model_for<double>(m, "Model64");
 }

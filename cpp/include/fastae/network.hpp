@@ -103,15 +103,7 @@ class Network {
     }
     const Index L = n_layers();
     const ConstRowMap<S> x_rows = middle_rows(x, lo, rows);
-    for (Index l = 0; l < L; ++l) {
-      const bool activate = l != L - 1;  // the output head applies the last activation with the loss
-      const Activation act = layers_[static_cast<std::size_t>(l)].activation;
-      RowMap<S> z = slice(ws.outputs[static_cast<std::size_t>(l)], lo, rows);
-      if (l == 0)
-        dense_forward<S>(x_rows, weight(l), bias(l), z, act, activate);
-      else
-        dense_forward<S>(slice(ws.outputs[static_cast<std::size_t>(l - 1)], lo, rows), weight(l), bias(l), z, act, activate);
-    }
+    forward_rows(x_rows, 0, L, ws, lo, false);  // the output head applies the last activation with the loss
     RowMap<S> delta = slice(ws.delta_a, lo, rows, n_outputs());
     const S inv_count = S(1.0 / (static_cast<double>(batch_rows) * static_cast<double>(n_outputs())));
     output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), lo, rows), x_rows, ws.row_loss.data() + lo,
@@ -140,7 +132,7 @@ class Network {
     if (out.rows() != x.rows() || out.cols() != layers_[static_cast<std::size_t>(last - 1)].out)
       throw std::invalid_argument("out: wrong shape");
     for_chunks(x.rows(), n_threads, [&](Workspace<S>& ws, Index lo, Index rows) {
-      forward_chunk(middle_rows(x, lo, rows), first, last, ws, true);
+      forward_rows(middle_rows(x, lo, rows), first, last, ws, 0, true);
       out.middleRows(lo, rows) = slice(ws.outputs[static_cast<std::size_t>(last - 1)], 0, rows);
     });
   }
@@ -150,7 +142,7 @@ class Network {
     if (x.cols() != n_inputs()) throw std::invalid_argument("X: wrong number of columns");
     for_chunks(x.rows(), n_threads, [&](Workspace<S>& ws, Index lo, Index rows) {
       const ConstRowMap<S> x_rows = middle_rows(x, lo, rows);
-      forward_chunk(x_rows, 0, n_layers(), ws, false);
+      forward_rows(x_rows, 0, n_layers(), ws, 0, false);
       output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), 0, rows), x_rows, row_loss + lo, nullptr,
                      slice(ws.delta_a, 0, rows, n_outputs()), S(1));
     });
@@ -170,18 +162,20 @@ class Network {
     if (first < 0 || last > n_layers() || first >= last) throw std::invalid_argument("layers: empty or out of range");
   }
 
-  // Runs forward through layers [first, last) for a chunk; the last activation is applied
-  // unless `activate_last` is false (the output head applies it with the loss).
-  void forward_chunk(const ConstRowMap<S>& x, Index first, Index last, Workspace<S>& ws, bool activate_last) const {
+  // Runs x through layers [first, last), writing each layer's output into rows [lo, lo + x.rows())
+  // of the workspace; the last activation is applied unless `activate_last` is false (the output
+  // head applies it with the loss).
+  void forward_rows(const ConstRowMap<S>& x, Index first, Index last, Workspace<S>& ws, Index lo,
+                    bool activate_last) const {
     const Index rows = x.rows();
     for (Index l = first; l < last; ++l) {
       const bool activate = activate_last || l != last - 1;
-      RowMap<S> z = slice(ws.outputs[static_cast<std::size_t>(l)], 0, rows);
+      const Activation act = layers_[static_cast<std::size_t>(l)].activation;
+      RowMap<S> z = slice(ws.outputs[static_cast<std::size_t>(l)], lo, rows);
       if (l == first)
-        dense_forward<S>(x, weight(l), bias(l), z, layers_[static_cast<std::size_t>(l)].activation, activate);
+        dense_forward<S>(x, weight(l), bias(l), z, act, activate);
       else
-        dense_forward<S>(slice(ws.outputs[static_cast<std::size_t>(l - 1)], 0, rows), weight(l), bias(l), z,
-                         layers_[static_cast<std::size_t>(l)].activation, activate);
+        dense_forward<S>(slice(ws.outputs[static_cast<std::size_t>(l - 1)], lo, rows), weight(l), bias(l), z, act, activate);
     }
   }
 

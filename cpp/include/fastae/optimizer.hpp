@@ -3,12 +3,13 @@
 // the model as flat buffers shaped like the parameters, never keyed by pointers.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "fastae/parallel.hpp"
 #include "fastae/types.hpp"
 
 namespace fastae {
@@ -43,15 +44,17 @@ std::vector<std::string> optimizer_slot_names(const OptimizerConfig& config);
 template <class S>
 class Optimizer {
  public:
-  Optimizer(const OptimizerConfig& config, Index n_params) : config_(config), n_params_(n_params) {
+  Optimizer(const OptimizerConfig& config, Index n_params) : config_(config) {
     config_.validate();
     for (std::size_t i = 0; i < optimizer_slot_names(config_).size(); ++i) slots_.push_back(Vector<S>::Zero(n_params));
   }
 
   const OptimizerConfig& config() const { return config_; }
   void set_learning_rate(double lr) {
-    if (!(lr >= 0.0) || !std::isfinite(lr)) throw std::invalid_argument("learning_rate: must be a finite number >= 0");
-    config_.lr = lr;
+    OptimizerConfig next = config_;
+    next.lr = lr;
+    next.validate();  // the same checks as at construction; nothing changes if they fail
+    config_ = next;
   }
   std::int64_t steps() const { return steps_; }
   void set_steps(std::int64_t steps) {
@@ -59,10 +62,6 @@ class Optimizer {
     steps_ = steps;
   }
   std::vector<Vector<S>>& slots() { return slots_; }
-  void reset() {
-    steps_ = 0;
-    for (auto& slot : slots_) slot.setZero();
-  }
 
   // One step is split so that threads can each update their own range of the parameters:
   // begin_step() once; clip_range() on each range (clip_value, and the range's sum of squares
@@ -169,16 +168,8 @@ class Optimizer {
     }
   }
 
-  // A whole step on one thread (tests and small callers).
-  void step(Vector<S>& params, Vector<S>& grad) {
-    begin_step();
-    const S scale = norm_scale(clip_range(grad.data(), 0, grad.size()));
-    update_range(params, grad, 0, grad.size(), scale);
-  }
-
  private:
   OptimizerConfig config_;
-  Index n_params_;
   std::vector<Vector<S>> slots_;
   std::int64_t steps_ = 0;
 };

@@ -64,23 +64,4 @@ inline void thread_barrier(int n_threads) {
 #endif
 }
 
-// Threads actually used for an elementwise pass over n items: one unless the pass is big enough
-// to pay for waking the others.
-inline int threads_for_elements(Index n, int n_threads) {
-  constexpr Index kMinPerThread = 1 << 15;
-  const Index useful = n / kMinPerThread;
-  return static_cast<int>(useful < 1 ? 1 : (useful < n_threads ? useful : n_threads));
-}
-
-// body(lo, hi) over [0, n) split into contiguous parts, one per thread.
-template <class Body>
-void parallel_elements(Index n, int n_threads, Body&& body) {
-  const int parts = threads_for_elements(n, n_threads);
-  run_threads(parts, [&](int t, int count) {
-    Index lo, hi;
-    split_range(n, t, count, lo, hi);
-    body(lo, hi);
-  });
-}
-
 }  // namespace fastae

@@ -48,6 +48,12 @@ inline ConstRowMap<S> rows_of(const S* data, Index first, Index rows, Index cols
 
 namespace fastae {
 
+// A view of what crossed the binding.
+template <class S>
+inline ConstRowMap<S> as_map(const ConstRowRef<S>& x) {
+  return ConstRowMap<S>(x.data(), x.rows(), x.cols(), Eigen::OuterStride<>(x.outerStride()));
+}
+
 // Rows [first, first + rows) of a row-major view, as a view of the same kind.
 template <class S>
 inline ConstRowMap<S> middle_rows(const ConstRowMap<S>& m, Index first, Index rows) {
