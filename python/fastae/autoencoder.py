@@ -257,11 +257,14 @@ class Autoencoder:
     def _threads(self) -> int:
         return _default_threads() if self.n_threads is None else check_int("n_threads", self.n_threads)
 
-    def _apply(self, X: Any, name: str, first: int, last: int) -> np.ndarray:
-        self._require_built(name)
-        layers = self._model.layers
-        X, _, _ = as_matrix(X, name, self._dtype(), layers[first][0], self._threads())
-        out = np.empty((X.shape[0], layers[last - 1][1]), dtype=self._dtype())
+    def _input(self, X: Any, name: str, what: str, first_layer: int = 0) -> np.ndarray:
+        """X checked as the input of layer `first_layer` for the fitted model's method `what`, as an
+        array C++ can use in place."""
+        self._require_built(what)
+        return as_matrix(X, name, self._dtype(), self._model.layers[first_layer][0], self._threads())[0]
+
+    def _apply(self, X: np.ndarray, first: int, last: int) -> np.ndarray:
+        out = np.empty((X.shape[0], self._model.layers[last - 1][1]), dtype=self._dtype())
         self._model.apply(X, first, last, out, self._threads())
         return out
 
@@ -270,43 +273,42 @@ class Autoencoder:
 
     def encode(self, X: Any) -> np.ndarray:
         """The codes, shape (n_samples, latent_dim)."""
-        self._require_built("encode")
-        return self._apply(X, "X", 0, self.n_encoder_layers_)
+        X = self._input(X, "X", "encode")
+        return self._apply(X, 0, self.n_encoder_layers_)
 
     def decode(self, Z: Any) -> np.ndarray:
         """Reconstructions from codes, shape (n_samples, n_features), after the output activation."""
-        self._require_built("decode")
-        return self._apply(Z, "Z", self.n_encoder_layers_, len(self._model.layers))
+        self._require_built("decode")  # before reading the encoder's depth
+        Z = self._input(Z, "Z", "decode", self.n_encoder_layers_)
+        return self._apply(Z, self.n_encoder_layers_, len(self._model.layers))
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """decode(encode(X)) in one pass, shape (n_samples, n_features)."""
-        self._require_built("reconstruct")
-        return self._apply(X, "X", 0, len(self._model.layers))
+        X = self._input(X, "X", "reconstruct")
+        return self._apply(X, 0, len(self._model.layers))
 
     transform = encode
     inverse_transform = decode
     predict = reconstruct
 
-    def _row_losses(self, X: Any) -> np.ndarray:
-        self._require_built("reconstruction_error")
-        X, _, _ = as_matrix(X, "X", self._dtype(), self.n_features_in_, self._threads())
+    def _row_losses(self, X: np.ndarray, n_threads: int) -> np.ndarray:
+        """Per-row sums over the features of the loss of reconstructing X (a checked array)."""
         out = np.empty(X.shape[0], dtype=np.float64)
-        self._model.row_losses(X, out, self._threads())
+        self._model.row_losses(X, out, n_threads)
         return out
 
     def _mean_loss(self, X: np.ndarray, n_threads: int) -> float:
-        out = np.empty(X.shape[0], dtype=np.float64)
-        self._model.row_losses(X, out, n_threads)
-        return float(out.sum() / (X.shape[0] * X.shape[1]))
+        return float(self._row_losses(X, n_threads).sum() / X.size)
 
     def reconstruction_error(self, X: Any) -> np.ndarray:
         """Per-sample loss, averaged over the features: shape (n_samples,)."""
-        return self._row_losses(X) / self.n_features_in_
+        X = self._input(X, "X", "reconstruction_error")
+        return self._row_losses(X, self._threads()) / X.shape[1]
 
     def evaluate(self, X: Any) -> float:
         """The mean loss over every element of X, as in training."""
-        errors = self._row_losses(X)
-        return float(errors.sum() / (errors.shape[0] * self.n_features_in_))
+        X = self._input(X, "X", "evaluate")
+        return self._mean_loss(X, self._threads())
 
     def score(self, X: Any, y: Any = None) -> float:
         """-evaluate(X): higher is better, for scikit-learn's model selection."""
