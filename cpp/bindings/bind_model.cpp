@@ -5,6 +5,7 @@
 #include <pybind11/eigen.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,12 +91,30 @@ void bind_model_for(py::module_& m, const char* name) {
            "[(name, writable view)] of the optimizer's state buffers")
       .def(
           "train_epoch",
-          [](M& self, const ConstRowRef<S>& x, Index batch_size, bool shuffle, std::uint64_t rng_state, int n_threads) {
-            const double loss = self.trainer->train_epoch(as_map<S>(x), batch_size, shuffle, rng_state, n_threads);
+          [](M& self, const ConstRowRef<S>& x, Index batch_size, bool shuffle, std::uint64_t rng_state, int n_threads,
+             std::optional<Eigen::Ref<const Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>>> rows,
+             py::object progress) {
+            // Every hook_seconds at a batch boundary: let Python handle signals (Ctrl-C raises
+            // KeyboardInterrupt here) and report progress; an exception stops the epoch.
+            BatchHook hook = [&progress](Index rows_done, double loss_sum) {
+              py::gil_scoped_acquire gil;
+              if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+              if (!progress.is_none()) progress(rows_done, loss_sum);
+            };
+            const std::int64_t* subset = rows ? rows->data() : nullptr;
+            const Index n_subset = rows ? rows->size() : 0;
+            double loss;
+            {
+              py::gil_scoped_release release;
+              loss = self.trainer->train_epoch(as_map<S>(x), subset, n_subset, batch_size, shuffle, rng_state, n_threads,
+                                               hook);
+            }
             return std::make_pair(loss, rng_state);
           },
           py::arg("X").noconvert(), py::arg("batch_size"), py::arg("shuffle"), py::arg("rng_state"), py::arg("n_threads"),
-          py::call_guard<py::gil_scoped_release>(), "One epoch; returns (mean loss, next rng state)")
+          py::arg("rows") = py::none(), py::arg("progress") = py::none(),
+          "One epoch over X (or its rows `rows`); returns (mean loss, next rng state). "
+          "progress(rows_done, loss_sum) is called a few times a second.")
       .def(
           "apply",
           [](const M& self, const ConstRowRef<S>& x, Index first, Index last, RowRef<S> out, int n_threads) {

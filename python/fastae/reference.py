@@ -270,19 +270,21 @@ def shuffled_order(n: int, state: int) -> Tuple[np.ndarray, int]:
 
 # ----------------------------------------------------------------------------- training
 def train_epoch(net: Network, opt: ReferenceOptimizer, X: np.ndarray, batch_size: int, shuffle: bool, rng_state: int,
-                clip_value: Optional[float] = None, clip_norm: Optional[float] = None) -> Tuple[float, int]:
-    """One epoch in batches (the last partial batch included); returns (mean loss, new rng state)."""
-    n = X.shape[0]
-    order = np.arange(n)
+                clip_value: Optional[float] = None, clip_norm: Optional[float] = None,
+                rows: Optional[np.ndarray] = None) -> Tuple[float, int]:
+    """One epoch in batches (the last partial batch included) over X's rows `rows` (default: all);
+    returns (mean loss, new rng state)."""
+    order = np.arange(X.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
     if shuffle:
-        order, rng_state = shuffled_order(n, rng_state)
+        permutation, rng_state = shuffled_order(len(order), rng_state)
+        order = order[permutation]
     loss_sum = 0.0
-    for start in range(0, n, batch_size):
+    for start in range(0, len(order), batch_size):
         batch = X[order[start:start + batch_size]]
         loss, grads = net.loss_and_gradients(batch)
         loss_sum += loss * batch.size
         opt.step(net.weights, clip_gradients(grads, clip_value, clip_norm))
-    return loss_sum / X.size, rng_state
+    return loss_sum / (len(order) * X.shape[1]), rng_state
 
 
 class ReferenceAutoencoder:

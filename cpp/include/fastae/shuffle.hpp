@@ -16,10 +16,9 @@ inline std::uint64_t splitmix64_next(std::uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-// order = a uniformly shuffled 0..n-1; j for position i is floor(draw * (i + 1) / 2^64).
-inline void shuffled_order(std::vector<std::int64_t>& order, std::int64_t n, std::uint64_t& state) {
-  order.resize(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), std::int64_t{0});
+// Shuffles order in place (Fisher-Yates from the back); j for position i is floor(draw * (i + 1) / 2^64).
+inline void shuffle_in_place(std::vector<std::int64_t>& order, std::uint64_t& state) {
+  const auto n = static_cast<std::int64_t>(order.size());
   for (std::int64_t i = n - 1; i > 0; --i) {
     const unsigned __int128 wide = static_cast<unsigned __int128>(splitmix64_next(state)) * static_cast<unsigned __int128>(i + 1);
     const auto j = static_cast<std::int64_t>(wide >> 64);

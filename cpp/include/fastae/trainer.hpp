@@ -16,6 +16,9 @@
 
 namespace fastae {
 
+// hook(rows_done, loss_sum): progress so far; throw to stop.
+using BatchHook = std::function<void(Index, double)>;
+
 template <class S>
 class Trainer {
  public:
@@ -24,19 +27,36 @@ class Trainer {
   // The optimizer the next steps use; the workspace is kept.
   void set_optimizer(Optimizer<S>& optimizer) { opt_ = &optimizer; }
 
-  // One pass over x in batches of batch_size (the last, partial batch included).
-  // Returns the mean loss over every element of the epoch; advances rng_state when shuffling.
-  double train_epoch(const ConstRowMap<S>& x, Index batch_size, bool shuffle, std::uint64_t& rng_state, int n_threads) {
-    const Index n = x.rows();
+  // One pass over the training rows of x in batches of batch_size (the last, partial batch
+  // included). The training rows are subset[0..n_subset) when subset is given, else every row
+  // of x. Returns the mean loss over every element of the epoch; advances rng_state when shuffling.
+  double train_epoch(const ConstRowMap<S>& x, const std::int64_t* subset, Index n_subset, Index batch_size,
+                     bool shuffle, std::uint64_t& rng_state, int n_threads, const BatchHook& hook = {},
+                     double hook_seconds = 0.1) {
+    const Index n = subset ? n_subset : x.rows();
     if (n <= 0) throw std::invalid_argument("X: no rows");
     if (x.cols() != net_.n_inputs()) throw std::invalid_argument("X: wrong number of columns");
     if (batch_size <= 0) throw std::invalid_argument("batch_size: must be positive");
+    for (Index i = 0; subset && i < n; ++i)
+      if (subset[i] < 0 || subset[i] >= x.rows()) throw std::invalid_argument("rows: index out of range");
     const Index batch_rows = std::min(batch_size, n);
     const int threads = static_cast<int>(std::min<Index>(std::max(n_threads, 1), batch_rows));
     prepare(batch_rows, threads);
-    if (shuffle) shuffled_order(order_, n, rng_state);
+    const bool use_order = shuffle || subset;  // otherwise batches are slices of x itself
+    if (use_order) {
+      order_.resize(static_cast<std::size_t>(n));
+      if (subset) std::copy(subset, subset + n, order_.begin());
+      else std::iota(order_.begin(), order_.end(), std::int64_t{0});
+      if (shuffle) shuffle_in_place(order_, rng_state);
+    }
 
+    using Clock = std::chrono::steady_clock;
+    const auto hook_every = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(hook_seconds));
+    auto next_hook = Clock::now() + hook_every;
+    std::atomic<bool> stop{false};
+    std::exception_ptr hook_error;
     double loss_sum = 0.0;
+    Index rows_done = 0;
     run_threads(threads, [&](int t, int count) {
       S* my_grad = t == 0 ? grad_.data() : thread_grads_[static_cast<std::size_t>(t - 1)].data();
       Index p_lo, p_hi;  // this thread's range of parameters
@@ -45,13 +65,15 @@ class Trainer {
         const Index rows = std::min(batch_rows, n - start);
         Index lo, hi;  // this thread's rows of the batch
         split_range(rows, t, count, lo, hi);
-        const ConstRowMap<S> batch = shuffle ? gather(x, start, lo, hi) : middle_rows(x, start, rows);
+        const ConstRowMap<S> batch = use_order ? gather(x, start, lo, hi) : middle_rows(x, start, rows);
         net_.train_slice(batch, ws_, lo, hi, rows, my_grad);
         if (t == 0) opt_->begin_step();  // nobody reads the step count until after the barrier
         thread_barrier(count);           // every slice's gradient and row losses are ready
 
-        if (t == 0)
+        if (t == 0) {
           for (Index r = 0; r < rows; ++r) loss_sum += ws_.row_loss[static_cast<std::size_t>(r)];
+          rows_done = start + rows;
+        }
         auto grad = grad_.segment(p_lo, p_hi - p_lo);
         for (int other = 1; other < count; ++other)  // g = g_0 + g_1 + ... in thread order
           grad += thread_grads_[static_cast<std::size_t>(other - 1)].segment(p_lo, p_hi - p_lo);
@@ -62,9 +84,20 @@ class Trainer {
           for (int k = 0; k < count; ++k) total_sq += sum_sq_[static_cast<std::size_t>(k)];
         }
         opt_->update_range(net_.params(), grad_, p_lo, p_hi, opt_->norm_scale(total_sq));
-        thread_barrier(count);  // the parameters are updated before the next batch reads them
+        if (t == 0 && hook && rows_done < n && Clock::now() >= next_hook) {
+          try {
+            hook(rows_done, loss_sum);
+          } catch (...) {  // never leave the other threads waiting at the barrier
+            hook_error = std::current_exception();
+            stop.store(true, std::memory_order_relaxed);
+          }
+          next_hook = Clock::now() + hook_every;
+        }
+        thread_barrier(count);  // the parameters are updated (and `stop` set) before the next batch reads them
+        if (stop.load(std::memory_order_relaxed)) break;
       }
     });
+    if (hook_error) std::rethrow_exception(hook_error);
     return loss_sum / (static_cast<double>(n) * static_cast<double>(net_.n_outputs()));
   }
 
