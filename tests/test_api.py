@@ -71,7 +71,7 @@ def test_build_initialises_glorot_uniform_and_zero_biases():
     assert np.abs(W1).max() <= limit and np.abs(W1).max() > 0.99 * limit
     assert abs(W1.std() - limit / np.sqrt(3)) < 0.01 * limit  # the std of U(-l, l) is l / sqrt(3)
     assert not b1.any() and not b2.any()
-    assert model.history_ == {"loss": []}
+    assert model.history_ == {"loss": [], "lr": []}
 
 
 def test_fit_starts_afresh_unless_warm_start(X):
@@ -138,7 +138,7 @@ def test_callbacks_see_each_epoch_and_can_stop(X):
                 self.model.stop_training = True
 
     model = Autoencoder(latent_dim=4, epochs=10, random_state=0).fit(X, callbacks=[Stopper()])
-    assert seen == [(0, ["loss", "seconds"]), (1, ["loss", "seconds"])]
+    assert seen == [(0, ["loss", "lr", "seconds"]), (1, ["loss", "lr", "seconds"])]
     assert len(model.history_["loss"]) == 2
 
 

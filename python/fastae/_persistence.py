@@ -1,8 +1,12 @@
 """One-file model storage: a NumPy .npz archive read with allow_pickle=False.
 
 Layout: ``__fastae__`` holds a JSON header (format name and version, hyperparameters, history,
-optimizer step count, shuffle state); ``params`` the flat parameter vector; ``slot:<name>`` each
-optimizer state buffer. Writes go to a temporary file in the same folder, then os.replace.
+optimizer step count, shuffle state, validation split seed, feature names); ``params`` the flat
+parameter vector; ``slot:<name>`` each optimizer state buffer. Writes go to a temporary file in
+the same folder, then os.replace. A plain-callable ``lr_schedule`` cannot be stored without
+pickle: it is saved as None and listed under ``dropped``.
+
+Versions: 1 (fastae 0.1: no schedule, early-stopping or validation settings), 2 (adds them).
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from typing import Any, Dict, Tuple
 import numpy as np
 
 from .optim import Optimizer, optimizer_from_dict, optimizer_to_dict
+from .schedules import schedule_from_dict, schedule_to_dict
 
 FORMAT = "fastae-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 HEADER = "__fastae__"
 
 
@@ -30,12 +35,18 @@ def model_state(model: Any) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
         params["optimizer"] = optimizer_to_dict(params["optimizer"])
     params["hidden"] = list(params["hidden"]) if not isinstance(params["hidden"], int) else params["hidden"]
     params["dtype"] = np.dtype(params["dtype"]).name
-    header: Dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION, "params": params, "fitted": False}
+    schedule = params["lr_schedule"]
+    params["lr_schedule"] = schedule_to_dict(schedule)
+    header: Dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION, "params": params, "fitted": False,
+                              "dropped": ["lr_schedule"] if schedule is not None and params["lr_schedule"] is None else []}
     arrays: Dict[str, np.ndarray] = {}
     core = getattr(model, "_model", None)
     if core is not None:
         header.update(fitted=True, n_features=model.n_features_in_, history=model.history_,
-                      optimizer_steps=core.optimizer_steps, rng_state=str(model._rng_state))
+                      optimizer_steps=core.optimizer_steps, rng_state=str(model._rng_state),
+                      split_seed=str(model._split_seed), best_epoch=model.best_epoch_, n_epochs=model.n_epochs_,
+                      feature_names=(None if getattr(model, "feature_names_in_", None) is None
+                                     else [str(n) for n in model.feature_names_in_]))
         arrays["params"] = core.params.copy()
         for name, slot in core.optimizer_slots():
             arrays[f"slot:{name}"] = slot.copy()
@@ -51,6 +62,7 @@ def restore_state(header: Dict[str, Any], arrays: Dict[str, np.ndarray], where: 
         params["optimizer"] = optimizer_from_dict(params["optimizer"])
     if isinstance(params.get("hidden"), list):
         params["hidden"] = tuple(params["hidden"])
+    params["lr_schedule"] = schedule_from_dict(params.get("lr_schedule"))
     model = Autoencoder(**params)
     if not header.get("fitted"):
         return model
@@ -62,6 +74,11 @@ def restore_state(header: Dict[str, Any], arrays: Dict[str, np.ndarray], where: 
     core.optimizer_steps = int(header["optimizer_steps"])
     model._rng_state = int(header["rng_state"])
     model.history_ = {k: [float(v) for v in vals] for k, vals in header["history"].items()}
+    model._split_seed = int(header.get("split_seed", 0))
+    model.n_epochs_ = int(header.get("n_epochs", len(model.history_.get("loss", []))))
+    model.best_epoch_ = header.get("best_epoch")
+    if header.get("feature_names") is not None:
+        model.feature_names_in_ = np.asarray(header["feature_names"], dtype=object)
     return model
 
 

@@ -34,13 +34,28 @@ def check_int(name: str, value: Any, low: int = 1) -> int:
     return int(value)
 
 
-def check_positive_float(name: str, value: Any) -> Optional[float]:
-    if value is None:
+def check_positive_float(name: str, value: Any, optional: bool = True) -> Optional[float]:
+    """A finite number > 0 (or None when optional)."""
+    if value is None and optional:
         return None
+    return _check_real(name, value, optional, lambda v: v > 0, "> 0")
+
+
+def check_non_negative_float(name: str, value: Any) -> float:
+    """A finite number >= 0."""
+    return _check_real(name, value, False, lambda v: v >= 0, ">= 0")
+
+
+def check_fraction(name: str, value: Any) -> float:
+    """A number strictly between 0 and 1."""
+    return _check_real(name, value, False, lambda v: 0 < v < 1, "strictly between 0 and 1")
+
+
+def _check_real(name: str, value: Any, optional: bool, ok: Any, wanted: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a number or None, got {value!r}")
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name}: must be a finite number > 0, got {value!r}")
+        raise TypeError(f"{name}: expected a number{' or None' if optional else ''}, got {value!r}")
+    if not np.isfinite(value) or not ok(value):
+        raise ValueError(f"{name}: must be a finite number {wanted}, got {value!r}")
     return float(value)
 
 

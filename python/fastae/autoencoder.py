@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import inspect
+import math
 import os
-import sys
 import time
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+import warnings
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
 from . import _core
-from ._validation import (ACTIVATIONS, LOSSES, NotFittedError, as_matrix, check_dtype, check_int, check_name,
-                          check_positive_float)
+from ._progress import ProgressLine
+from ._validation import (ACTIVATIONS, LOSSES, NotFittedError, as_matrix, check_dtype, check_fraction, check_int,
+                          check_name, check_non_negative_float, check_positive_float)
+from .callbacks import EarlyStopping
 from .optim import Optimizer, make_optimizer
+from .schedules import check_schedule, learning_rate, monitored
 
 __all__ = ["Autoencoder"]
 
@@ -41,7 +45,9 @@ class Autoencoder:
                  optimizer: Any = "adam", learning_rate: Optional[float] = None, batch_size: int = 256,
                  epochs: int = 10, shuffle: bool = True, clip_norm: Optional[float] = None,
                  clip_value: Optional[float] = None, dtype: Any = "float32", warm_start: bool = False,
-                 random_state: Optional[int] = None, n_threads: Optional[int] = None, verbose: int = 0):
+                 random_state: Optional[int] = None, n_threads: Optional[int] = None, verbose: int = 0,
+                 validation_fraction: Optional[float] = None, early_stopping: bool = False, patience: int = 5,
+                 min_delta: float = 0.0, restore_best_weights: bool = True, lr_schedule: Any = None):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.activation = activation
@@ -60,6 +66,12 @@ class Autoencoder:
         self.random_state = random_state
         self.n_threads = n_threads
         self.verbose = verbose
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.min_delta = min_delta
+        self.restore_best_weights = restore_best_weights
+        self.lr_schedule = lr_schedule
 
     # ----------------------------------------------------------------- parameters
     @classmethod
@@ -96,8 +108,9 @@ class Autoencoder:
         if loss == "bce" and output_activation != "sigmoid":
             raise ValueError(f"loss: 'bce' needs output_activation='sigmoid' (got {output_activation!r}); "
                              "BCE is computed from the sigmoid's logits")
-        if not isinstance(self.shuffle, (bool, np.bool_)):
-            raise TypeError(f"shuffle: expected True or False, got {self.shuffle!r}")
+        for flag in ("shuffle", "warm_start", "early_stopping", "restore_best_weights"):
+            if not isinstance(getattr(self, flag), (bool, np.bool_)):
+                raise TypeError(f"{flag}: expected True or False, got {getattr(self, flag)!r}")
         if self.random_state is not None:
             check_int("random_state", self.random_state, low=0)
         return {
@@ -115,6 +128,11 @@ class Autoencoder:
             "dtype": check_dtype(self.dtype),
             "n_threads": _default_threads() if self.n_threads is None else check_int("n_threads", self.n_threads),
             "verbose": check_int("verbose", self.verbose, low=0),
+            "validation_fraction": (None if self.validation_fraction is None
+                                    else check_fraction("validation_fraction", self.validation_fraction)),
+            "patience": check_int("patience", self.patience, low=0),
+            "min_delta": check_non_negative_float("min_delta", self.min_delta),
+            "lr_schedule": check_schedule(self.lr_schedule),
         }
 
     def _core_optimizer(self, cfg: Dict[str, Any]) -> Any:
@@ -143,55 +161,137 @@ class Autoencoder:
             model.params[b_at:b_at + fan_out] = 0.0
         self._model = model
         self._rng_state = int(rng.integers(0, 2**64, dtype=np.uint64))
+        self._split_seed = int(rng.integers(0, 2**63))  # the validation_fraction split of every fit
         self._built_with = {name: getattr(self, name) for name in _ARCHITECTURE}
         self.n_features_in_ = n_features
         self.n_encoder_layers_ = n_hidden + 1
         self.layer_sizes_ = sizes
-        self.history_: Dict[str, List[float]] = {"loss": []}
+        self.encoder_layers_ = sizes[:n_hidden + 2]
+        self.decoder_layers_ = sizes[n_hidden + 1:]
+        self.history_: Dict[str, List[float]] = {"loss": [], "lr": []}
+        self.n_epochs_ = 0
+        self.best_epoch_: Optional[int] = None
         return self
+
+    @property
+    def stop_training(self) -> bool:
+        """Set to True (e.g. from a callback) to end fit after the current epoch."""
+        return getattr(self, "_stop_training", False)
+
+    @stop_training.setter
+    def stop_training(self, value: bool) -> None:
+        self._stop_training = bool(value)
+
+    def summary(self, print_fn: Callable[[str], Any] = print) -> None:
+        """Print a table of the layers: output size, activation, parameter count, and the total."""
+        self._require_built("summary")
+        n_enc = self.n_encoder_layers_
+        rows = [("input", str(self.n_features_in_), "", "")]
+        for i, (fan_in, fan_out, _, _, act) in enumerate(self._model.layers):
+            part, k = ("encoder", i + 1) if i < n_enc else ("decoder", i + 1 - n_enc)
+            name = "latent" if i == n_enc - 1 else "output" if i == len(self._model.layers) - 1 else f"{part}_{k}"
+            rows.append((name, str(fan_out), act, f"{fan_in * fan_out + fan_out:,}"))  # W (in x out) + b (out)
+        header = ("Layer", "Output", "Activation", "Params")
+        widths = [max(len(r[c]) for r in rows + [header]) for c in range(4)]
+        line = lambda r: f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]:>{widths[3]}}"
+        rule = "-" * len(line(header))
+        dtype = np.dtype(self._dtype()).name
+        print_fn("\n".join([f"Autoencoder: {' -> '.join(map(str, self.layer_sizes_))}  (loss {self._model.loss}, {dtype})",
+                            rule, line(header), rule, *map(line, rows), rule,
+                            f"Total params: {self._model.n_params:,}"]))
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return getattr(self, "_model", None) is not None
+
+    def __sklearn_tags__(self) -> Any:
+        # scikit-learn (>= 1.6) reads these when the model is checked or used in a Pipeline.
+        from sklearn.utils import Tags, TargetTags, TransformerTags  # only asked for by scikit-learn itself
+        tags = Tags(estimator_type=None, target_tags=TargetTags(required=False), transformer_tags=TransformerTags())
+        tags.transformer_tags.preserves_dtype = [np.dtype(check_dtype(self.dtype)).name]
+        tags.non_deterministic = self.random_state is None
+        return tags
 
     def _require_built(self, what: str) -> None:
         if getattr(self, "_model", None) is None:
             raise NotFittedError(f"{what}: this Autoencoder is not fitted yet; call fit(X) or build(n_features) first")
 
     # ----------------------------------------------------------------- training
-    def fit(self, X: Any, epochs: Optional[int] = None, validation_data: Any = None,
-            callbacks: Optional[Sequence[Any]] = None) -> "Autoencoder":
-        """Train on X (rows are samples). Starts afresh unless ``warm_start=True``, which keeps the
-        current weights with a fresh optimizer. Returns self; per-epoch losses are in ``history_``."""
+    def fit(self, X: Any, y: Any = None, *, epochs: Optional[int] = None, validation_data: Any = None,
+            callbacks: Optional[Sequence[Any]] = None, resume: bool = False) -> "Autoencoder":
+        """Train on X (rows are samples; y is ignored, as for any scikit-learn transformer).
+
+        Starts afresh (new weights, new optimizer state, empty history) unless ``warm_start=True``,
+        which keeps the current weights with a fresh optimizer, or ``resume=True``, which continues
+        exactly where the model stopped: weights, optimizer state, shuffle state, history and the
+        schedule's epoch count. ``epochs`` overrides the constructor's number of epochs.
+        ``validation_data`` (an array) takes precedence over ``validation_fraction``. Returns self.
+        """
         cfg = self._checked()
         n_epochs = cfg["epochs"] if epochs is None else check_int("epochs", epochs, low=0)
-        warm = self.warm_start and getattr(self, "_model", None) is not None
-        X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if warm else None, cfg["n_threads"])
+        if resume:
+            self._require_built("fit(resume=True)")
+        keep = resume or (self.warm_start and getattr(self, "_model", None) is not None)
+        names = _feature_names(X)
+        X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if keep else None, cfg["n_threads"])
         self._check_range(cfg, low, high, "X")
         X_val = None
         if validation_data is not None:
             X_val, low, high = as_matrix(validation_data, "validation_data", cfg["dtype"], X.shape[1], cfg["n_threads"])
             self._check_range(cfg, low, high, "validation_data")
-        if warm:
+        if keep:
             self._check_architecture("fit")
-            self._model.set_optimizer(self._core_optimizer(cfg))
-            self.history_ = {"loss": []}
+            self._check_feature_names(names, "fit")
+            if not resume:
+                self._model.set_optimizer(self._core_optimizer(cfg))
+                self.history_ = {"loss": [], "lr": []}
         else:
             self.build(X.shape[1])
-        if X_val is not None:
+            self._set_feature_names(names)
+        rows = None
+        if X_val is None and cfg["validation_fraction"] is not None:
+            rows, X_val = self._split(X, cfg["validation_fraction"])
+        if X_val is not None and len(self.history_["loss"]) == 0:
             self.history_["val_loss"] = []
-        self._train(X, X_val, n_epochs, cfg, callbacks or [])
+        if X_val is not None and "val_loss" not in self.history_:
+            raise ValueError("fit(resume=True): the model was trained without validation; the history cannot "
+                             "gain a val_loss column now (resume without validation_data/validation_fraction)")
+        callbacks = list(callbacks or [])
+        if self.early_stopping:
+            callbacks.insert(0, EarlyStopping("val_loss", cfg["patience"], cfg["min_delta"],
+                                              bool(self.restore_best_weights)))
+        self._train(X, rows, X_val, n_epochs, cfg, callbacks)
         return self
 
-    def partial_fit(self, X: Any) -> "Autoencoder":
-        """One epoch on X, keeping the weights and the optimizer state (builds the model first if needed)."""
+    def partial_fit(self, X: Any, y: Any = None) -> "Autoencoder":
+        """One epoch on X, keeping the weights and the optimizer state (builds the model first if
+        needed). No validation split and no early stopping: those belong to ``fit``."""
         cfg = self._checked()
         built = getattr(self, "_model", None) is not None
+        names = _feature_names(X)
         X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if built else None, cfg["n_threads"])
         self._check_range(cfg, low, high, "X")
         if not built:
             self.build(X.shape[1])
+            self._set_feature_names(names)
         else:
             self._check_architecture("partial_fit")
-            self._model.set_learning_rate(cfg["optimizer"].lr)
-        self._train(X, None, 1, cfg, [])
+            self._check_feature_names(names, "partial_fit")
+        self._train(X, None, None, 1, cfg, [])
         return self
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """fit(X) then encode(X)."""
+        return self.fit(X, **fit_params).encode(X)
+
+    def _split(self, X: np.ndarray, fraction: float) -> Any:
+        """(training row indices, validation rows): a seeded split of ceil(fraction * n) rows,
+        the same for every fit of this model. The training rows are not copied."""
+        n = X.shape[0]
+        n_val = math.ceil(fraction * n)
+        if n_val >= n:
+            raise ValueError(f"validation_fraction: {fraction} of {n} rows leaves no rows to train on")
+        order = np.random.default_rng(self._split_seed).permutation(n)
+        return np.sort(order[n_val:]).astype(np.int64), X[np.sort(order[:n_val])]
 
     def _check_range(self, cfg: Dict[str, Any], low: float, high: float, name: str) -> None:
         if cfg["loss"] == "bce" and (low < 0.0 or high > 1.0):
@@ -204,42 +304,72 @@ class Autoencoder:
             raise ValueError(f"{what}: {', '.join(changed)} changed since the model was built; "
                              "call fit with warm_start=False to build the new network")
 
-    def _train(self, X: np.ndarray, X_val: Optional[np.ndarray], n_epochs: int, cfg: Dict[str, Any],
-               callbacks: Sequence[Any]) -> None:
-        model = self._model
+    def _train(self, X: np.ndarray, rows: Optional[np.ndarray], X_val: Optional[np.ndarray], n_epochs: int,
+               cfg: Dict[str, Any], callbacks: Sequence[Any]) -> None:
+        """n_epochs epochs on X's rows `rows` (default: all), appending to history_. Ctrl-C or an
+        error leaves the model as it was at the end of the last complete epoch."""
+        model, history = self._model, self.history_
+        first = len(history["loss"])
+        progress = (ProgressLine(cfg["verbose"], first, first + n_epochs, X.shape[0] if rows is None else len(rows),
+                                 X.shape[1]) if cfg["verbose"] else None)
         self.stop_training = False
-        for cb in callbacks:
-            if hasattr(cb, "on_train_begin"):
-                cb.on_train_begin(self)
-        for epoch in range(n_epochs):
-            started = time.perf_counter()
-            last_good = self._snapshot()
+        try:
+            for cb in callbacks:
+                if hasattr(cb, "on_train_begin"):
+                    cb.on_train_begin(self)
+            for epoch in range(first, first + n_epochs):
+                logs = self._train_epoch(epoch, X, rows, X_val, cfg, progress)
+                for cb in callbacks:
+                    if hasattr(cb, "on_epoch_end"):
+                        cb.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+        except KeyboardInterrupt:
+            if progress is not None:
+                progress.interrupted()
+            raise
+        finally:
+            self.n_epochs_ = len(history["loss"])
+            for cb in callbacks:
+                if hasattr(cb, "on_train_end"):
+                    cb.on_train_end(self)
+            stopper = next((cb for cb in callbacks if isinstance(cb, EarlyStopping)), None)
+            self.best_epoch_ = stopper.best_epoch if stopper is not None else _best_epoch(history)
+
+    def _train_epoch(self, epoch: int, X: np.ndarray, rows: Optional[np.ndarray], X_val: Optional[np.ndarray],
+                     cfg: Dict[str, Any], progress: Optional[ProgressLine]) -> Dict[str, float]:
+        """Epoch `epoch` (its index in history_), recorded in history_; returns its logs. Anything
+        raised before the epoch is recorded restores the model to its state before the epoch."""
+        model, history = self._model, self.history_
+        lr = learning_rate(cfg["lr_schedule"], epoch, cfg["optimizer"].lr, history)
+        last_good = self._snapshot()
+        started = time.perf_counter()
+        try:
+            model.set_learning_rate(lr)
+            if progress is not None:
+                progress.begin_epoch(epoch)
             loss, self._rng_state = model.train_epoch(X, cfg["batch_size"], bool(self.shuffle), self._rng_state,
-                                                      cfg["n_threads"])
+                                                      cfg["n_threads"], rows,
+                                                      progress.update if progress is not None and progress.live else None)
             if not np.isfinite(loss) or _core.scan(model.params.reshape(1, -1))[0] >= 0:
-                self._restore(last_good)
                 raise FloatingPointError(
-                    f"fit: training diverged in epoch {len(self.history_['loss']) + 1} (loss={loss}); the weights are "
-                    "restored to the end of the previous epoch. Lower the learning rate or set clip_norm.")
+                    f"fit: training diverged in epoch {epoch + 1} (loss={loss}); the weights are restored to the "
+                    "end of the previous epoch. Lower the learning rate or set clip_norm.")
             logs = {"loss": loss}
-            self.history_["loss"].append(loss)
             if X_val is not None:
                 logs["val_loss"] = self._mean_loss(X_val, cfg["n_threads"])
-                self.history_["val_loss"].append(logs["val_loss"])
+            elif "val_loss" in history:
+                logs["val_loss"] = math.nan  # partial_fit after a validated fit keeps the columns aligned
+            logs["lr"] = lr
             logs["seconds"] = time.perf_counter() - started
-            if cfg["verbose"]:
-                extra = f"  val_loss {logs['val_loss']:.6g}" if "val_loss" in logs else ""
-                print(f"epoch {epoch + 1}/{n_epochs}  loss {loss:.6g}{extra}  {logs['seconds']:.2f}s", file=sys.stdout,
-                      flush=True)
-            for cb in callbacks:
-                if hasattr(cb, "on_epoch_end"):
-                    cb.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        for cb in callbacks:
-            if hasattr(cb, "on_train_end"):
-                cb.on_train_end(self)
-
+        except BaseException:
+            self._restore(last_good)
+            raise
+        for key in history:
+            history[key].append(logs[key])
+        if progress is not None:
+            progress.end_epoch(logs)
+        return logs
     def _snapshot(self) -> Dict[str, Any]:
         model = self._model
         return {"params": model.params.copy(), "steps": model.optimizer_steps, "rng": self._rng_state,
@@ -261,7 +391,28 @@ class Autoencoder:
         """X checked as the input of layer `first_layer` for the fitted model's method `what`, as an
         array C++ can use in place."""
         self._require_built(what)
+        if first_layer == 0:
+            self._check_feature_names(_feature_names(X), what)
         return as_matrix(X, name, self._dtype(), self._model.layers[first_layer][0], self._threads())[0]
+
+    def _set_feature_names(self, names: Optional[np.ndarray]) -> None:
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+    def _check_feature_names(self, names: Optional[np.ndarray], what: str) -> None:
+        """Column names of a DataFrame must match those seen by fit (scikit-learn's rule and wording)."""
+        fitted = getattr(self, "feature_names_in_", None)
+        if fitted is None and names is not None:
+            warnings.warn(f"X has feature names, but {type(self).__name__} was fitted without feature names",
+                          UserWarning, stacklevel=3)
+        elif fitted is not None and names is None:
+            warnings.warn(f"X does not have valid feature names, but {type(self).__name__} was fitted with "
+                          "feature names", UserWarning, stacklevel=3)
+        elif fitted is not None and names is not None and not np.array_equal(fitted, names):
+            raise ValueError(f"{what}: The feature names should match those that were passed during fit. "
+                             f"Fitted with {list(fitted)[:5]}..., got {list(names)[:5]}...")
 
     def _apply(self, X: np.ndarray, first: int, last: int) -> np.ndarray:
         out = np.empty((X.shape[0], self._model.layers[last - 1][1]), dtype=self._dtype())
@@ -362,6 +513,25 @@ class Autoencoder:
 def _unpickle(header: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> Autoencoder:
     from ._persistence import restore_state
     return restore_state(header, arrays)
+
+
+def _feature_names(X: Any) -> Optional[np.ndarray]:
+    """The column names of a DataFrame-like X when they are all strings, else None."""
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    are_str = [isinstance(n, str) for n in names]
+    if any(are_str) and not all(are_str):
+        raise TypeError("X: column names must all be strings or none of them; got a mix "
+                        f"({sorted({type(n).__name__ for n in names})}). Convert them with X.columns = X.columns.astype(str)")
+    return names if names.size and all(are_str) else None
+
+
+def _best_epoch(history: Dict[str, List[float]]) -> Optional[int]:
+    """The index of the epoch with the lowest val_loss (loss without validation), or None."""
+    values = np.array(monitored(history, "val_loss"), dtype=np.float64)
+    return None if values.size == 0 or np.all(np.isnan(values)) else int(np.nanargmin(values))
 
 
 def _same(a: Any, b: Any) -> bool:
