@@ -203,7 +203,15 @@ def test_get_and_set_params():
     assert model.set_params(latent_dim=3, epochs=2) is model
     assert model.latent_dim == 3
     assert "latent_dim=3" in repr(model)
-    assert Autoencoder(**model.get_params()).get_params() == model.get_params()
+    assert Autoencoder(**model.get_params(deep=False)).get_params() == model.get_params()
+    assert params["optimizer__lr"] == 0.01  # deep: the optimizer's own hyperparameters
+    original = model.optimizer
+    model.set_params(optimizer__lr=0.5, optimizer__amsgrad=True)
+    assert model.optimizer == Adam(lr=0.5, amsgrad=True) and original == Adam(lr=0.01)  # a changed copy
+    with pytest.raises(ValueError, match="optimizer__lr needs an optimizer instance"):
+        Autoencoder(optimizer="adam").set_params(optimizer__lr=0.1)
+    with pytest.raises(ValueError, match="unknown parameter 'momentum'"):
+        model.set_params(optimizer__momentum=0.9)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -16,9 +16,10 @@ def fitted():
 @pytest.mark.parametrize("X, error, words", [
     (np.zeros(10), ValueError, ["X", "2-D", "reshape"]),
     (np.zeros((2, 3, 4)), ValueError, ["X", "2-D"]),
-    (np.zeros((0, 8)), ValueError, ["X", "no rows"]),
-    (np.zeros((5, 0)), ValueError, ["X", "no columns"]),
+    (np.zeros((0, 8)), ValueError, ["X", "0 sample(s)"]),
+    (np.zeros((5, 0)), ValueError, ["X", "0 feature(s)"]),
     (np.array([["a", "b"], ["c", "d"]]), TypeError, ["X", "numbers"]),
+    (np.ones((3, 2), dtype=complex), ValueError, ["X", "Complex"]),
     (None, TypeError, ["X"]),
     ("data.csv", TypeError, ["X"]),
 ])
@@ -45,9 +46,9 @@ def test_non_finite_after_conversion_is_rejected():
 
 def test_wrong_number_of_features_after_fit(fitted):
     for method in (fitted.encode, fitted.reconstruct, fitted.reconstruction_error, fitted.evaluate, fitted.partial_fit):
-        with pytest.raises(ValueError, match="X: has 7 features, but the model expects 8"):
+        with pytest.raises(ValueError, match="X has 7 features, but Autoencoder is expecting 8 features"):
             method(make_data(4, 7))
-    with pytest.raises(ValueError, match="Z: has 2 features, but the model expects 3"):
+    with pytest.raises(ValueError, match="Z has 2 features, but Autoencoder is expecting 3 features"):
         fitted.decode(np.zeros((4, 2)))
 
 

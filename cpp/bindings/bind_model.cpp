@@ -93,9 +93,9 @@ void bind_model_for(py::module_& m, const char* name) {
           "train_epoch",
           [](M& self, const ConstRowRef<S>& x, Index batch_size, bool shuffle, std::uint64_t rng_state, int n_threads,
              std::optional<Eigen::Ref<const Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>>> rows,
-             py::object progress) {
-            // Every hook_seconds at a batch boundary: let Python handle signals (Ctrl-C raises
-            // KeyboardInterrupt here) and report progress; an exception stops the epoch.
+             py::object progress, double hook_seconds) {
+            // At a batch boundary, at most every hook_seconds: let Python handle signals (Ctrl-C
+            // raises KeyboardInterrupt here) and report progress; an exception stops the epoch.
             BatchHook hook = [&progress](Index rows_done, double loss_sum) {
               py::gil_scoped_acquire gil;
               if (PyErr_CheckSignals() != 0) throw py::error_already_set();
@@ -107,14 +107,14 @@ void bind_model_for(py::module_& m, const char* name) {
             {
               py::gil_scoped_release release;
               loss = self.trainer->train_epoch(as_map<S>(x), subset, n_subset, batch_size, shuffle, rng_state, n_threads,
-                                               hook);
+                                               hook, hook_seconds);
             }
             return std::make_pair(loss, rng_state);
           },
           py::arg("X").noconvert(), py::arg("batch_size"), py::arg("shuffle"), py::arg("rng_state"), py::arg("n_threads"),
-          py::arg("rows") = py::none(), py::arg("progress") = py::none(),
+          py::arg("rows") = py::none(), py::arg("progress") = py::none(), py::arg("hook_seconds") = 0.1,
           "One epoch over X (or its rows `rows`); returns (mean loss, next rng state). "
-          "progress(rows_done, loss_sum) is called a few times a second.")
+          "progress(rows_done, loss_sum) is called at a batch boundary at most every hook_seconds.")
       .def(
           "apply",
           [](const M& self, const ConstRowRef<S>& x, Index first, Index last, RowRef<S> out, int n_threads) {

@@ -30,7 +30,7 @@ HEADER = "__fastae__"
 
 def model_state(model: Any) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
     """(JSON-friendly header, arrays) describing a model completely."""
-    params = model.get_params()
+    params = model.get_params(deep=False)
     if isinstance(params["optimizer"], Optimizer):
         params["optimizer"] = optimizer_to_dict(params["optimizer"])
     params["hidden"] = list(params["hidden"]) if not isinstance(params["hidden"], int) else params["hidden"]

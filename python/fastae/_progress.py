@@ -26,6 +26,7 @@ class ProgressLine:
     """Prints training progress to `stream` (default: sys.stdout at the time of the call)."""
 
     min_interval = 0.25  # seconds between redraws of the live line
+    hook_seconds = 0.1  # how often the C++ loop stops at a batch boundary to call update (and check Ctrl-C)
 
     def __init__(self, verbose: int, first_epoch: int, last_epoch: int, n_rows: int, n_outputs: int,
                  stream: Optional[TextIO] = None):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import sys
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -16,6 +17,23 @@ DTYPES = {"float32": np.float32, "float64": np.float64}
 
 class NotFittedError(ValueError, AttributeError):
     """Raised when a model is used before fit/build (the same bases as scikit-learn's)."""
+
+
+def not_fitted(message: str) -> NotFittedError:
+    """A NotFittedError that, once scikit-learn is imported, is also scikit-learn's NotFittedError
+    (so `except sklearn.exceptions.NotFittedError` and sklearn's own checks see it) without
+    fastae importing scikit-learn itself."""
+    sklearn_exceptions = sys.modules.get("sklearn.exceptions")
+    if sklearn_exceptions is None:
+        return NotFittedError(message)
+    global _SklearnNotFittedError
+    if _SklearnNotFittedError is None:
+        _SklearnNotFittedError = type("NotFittedError", (NotFittedError, sklearn_exceptions.NotFittedError),
+                                      {"__module__": __name__})
+    return _SklearnNotFittedError(message)
+
+
+_SklearnNotFittedError: Optional[type] = None
 
 
 def check_name(name: str, value: Any, known: Tuple[str, ...]) -> str:
@@ -80,20 +98,24 @@ def as_matrix(X: Any, name: str, dtype: type, n_features: Optional[int] = None,
     if hasattr(X, "toarray") and hasattr(X, "nnz"):
         raise TypeError(f"{name}: sparse matrices are not supported; pass {name}.toarray()")
     arr = X if isinstance(X, np.ndarray) else np.asarray(X)
+    if arr.dtype.kind == "c":
+        raise ValueError(f"{name}: Complex data not supported (dtype {arr.dtype}); pass the real part or the magnitude")
     if arr.dtype.kind not in "biuf":
         try:
             arr = np.asarray(arr, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name}: expected numbers, got an array of dtype {arr.dtype}") from None
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{name}: expected numbers, got an array of dtype {arr.dtype} ({err})") from None
     if arr.ndim != 2:
-        hint = " (use X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample)" if arr.ndim == 1 else ""
+        hint = (": Reshape your data with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample"
+                if arr.ndim == 1 else "")
         raise ValueError(f"{name}: expected a 2-D array (n_samples, n_features), got shape {arr.shape}{hint}")
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name}: has no rows (shape {arr.shape}); need at least one sample")
+    if arr.shape[0] == 0:  # the wording of scikit-learn's check_array
+        raise ValueError(f"{name}: found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required.")
     if arr.shape[1] == 0:
-        raise ValueError(f"{name}: has no columns (shape {arr.shape}); need at least one feature")
+        raise ValueError(f"{name}: found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
     if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(f"{name}: has {arr.shape[1]} features, but the model expects {n_features}")
+        raise ValueError(f"{name} has {arr.shape[1]} features, but Autoencoder is expecting {n_features} features "
+                         "as input")
     original = arr
     if arr.dtype != dtype or not arr.flags.c_contiguous:
         with np.errstate(over="ignore"):  # an overflow shows up as inf, reported below

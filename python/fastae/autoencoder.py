@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 import os
@@ -13,8 +14,8 @@ import numpy as np
 
 from . import _core
 from ._progress import ProgressLine
-from ._validation import (ACTIVATIONS, LOSSES, NotFittedError, as_matrix, check_dtype, check_fraction, check_int,
-                          check_name, check_non_negative_float, check_positive_float)
+from ._validation import (ACTIVATIONS, LOSSES, as_matrix, check_dtype, check_fraction, check_int,
+                          check_name, check_non_negative_float, check_positive_float, not_fitted)
 from .callbacks import EarlyStopping
 from .optim import Optimizer, make_optimizer
 from .schedules import check_schedule, learning_rate, monitored
@@ -79,21 +80,34 @@ class Autoencoder:
         return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
 
     def get_params(self, deep: bool = True) -> Dict[str, Any]:
-        """The constructor's hyperparameters (scikit-learn convention)."""
-        return {name: getattr(self, name) for name in self._param_names()}
+        """The constructor's hyperparameters (scikit-learn convention); with deep=True also an
+        optimizer instance's own, as ``optimizer__lr`` etc."""
+        params = {name: getattr(self, name) for name in self._param_names()}
+        if deep and isinstance(self.optimizer, Optimizer):
+            params.update({f"optimizer__{k}": v for k, v in self.optimizer.get_params().items()})
+        return params
 
     def set_params(self, **params: Any) -> "Autoencoder":
-        """Set hyperparameters; they take effect at the next ``fit``/``build``."""
+        """Set hyperparameters; they take effect at the next ``fit``/``build``. ``optimizer__<name>``
+        changes one hyperparameter of an optimizer instance (on a copy: the old instance is untouched)."""
         valid = set(self._param_names())
+        nested = {k.split("__", 1)[1]: v for k, v in params.items() if k.startswith("optimizer__")}
         for name, value in params.items():
+            if name.startswith("optimizer__"):
+                continue
             if name not in valid:
                 raise ValueError(f"set_params: unknown parameter {name!r} (known: {', '.join(sorted(valid))})")
             setattr(self, name, value)
+        if nested:
+            if not isinstance(self.optimizer, Optimizer):
+                raise ValueError(f"set_params: optimizer__{next(iter(nested))} needs an optimizer instance such as "
+                                 f"Adam(), but optimizer is {self.optimizer!r}")
+            self.optimizer = copy.copy(self.optimizer).set_params(**nested)
         return self
 
     def __repr__(self) -> str:
         defaults = inspect.signature(type(self).__init__).parameters
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if not _same(v, defaults[k].default)]
+        changed = [f"{k}={v!r}" for k, v in self.get_params(deep=False).items() if not _same(v, defaults[k].default)]
         return f"{type(self).__name__}({', '.join(changed)})"
 
     def _checked(self) -> Dict[str, Any]:
@@ -213,7 +227,7 @@ class Autoencoder:
 
     def _require_built(self, what: str) -> None:
         if getattr(self, "_model", None) is None:
-            raise NotFittedError(f"{what}: this Autoencoder is not fitted yet; call fit(X) or build(n_features) first")
+            raise not_fitted(f"{what}: this Autoencoder is not fitted yet; call fit(X) or build(n_features) first")
 
     # ----------------------------------------------------------------- training
     def fit(self, X: Any, y: Any = None, *, epochs: Optional[int] = None, validation_data: Any = None,
@@ -289,7 +303,7 @@ class Autoencoder:
         n = X.shape[0]
         n_val = math.ceil(fraction * n)
         if n_val >= n:
-            raise ValueError(f"validation_fraction: {fraction} of {n} rows leaves no rows to train on")
+            raise ValueError(f"validation_fraction: {fraction} of n_samples={n} leaves no rows to train on")
         order = np.random.default_rng(self._split_seed).permutation(n)
         return np.sort(order[n_val:]).astype(np.int64), X[np.sort(order[:n_val])]
 
@@ -350,7 +364,8 @@ class Autoencoder:
                 progress.begin_epoch(epoch)
             loss, self._rng_state = model.train_epoch(X, cfg["batch_size"], bool(self.shuffle), self._rng_state,
                                                       cfg["n_threads"], rows,
-                                                      progress.update if progress is not None and progress.live else None)
+                                                      progress.update if progress is not None and progress.live else None,
+                                                      ProgressLine.hook_seconds)
             if not np.isfinite(loss) or _core.scan(model.params.reshape(1, -1))[0] >= 0:
                 raise FloatingPointError(
                     f"fit: training diverged in epoch {epoch + 1} (loss={loss}); the weights are restored to the "

@@ -31,12 +31,23 @@ def _flag(owner: str, name: str, value: Any) -> bool:
 
 
 class Optimizer:
-    """Base class: holds the hyperparameters; ``get_params()`` returns them as a dict."""
+    """Base class: holds the hyperparameters; ``get_params()`` returns them as a dict and
+    ``set_params(**changes)`` sets some, checked (so scikit-learn's clone and
+    ``GridSearchCV(..., {"optimizer__lr": [...]})`` work)."""
 
     name = ""
 
-    def get_params(self) -> Dict[str, Any]:
+    def get_params(self, deep: bool = True) -> Dict[str, Any]:
         return dict(self.__dict__)
+
+    def set_params(self, **changes: Any) -> "Optimizer":
+        unknown = sorted(set(changes) - set(self.__dict__))
+        if unknown:
+            raise ValueError(f"{type(self).__name__}.set_params: unknown parameter {unknown[0]!r} "
+                             f"(known: {', '.join(self.__dict__)})")
+        checked = type(self)(**{**self.get_params(), **changes})  # the constructor checks every value
+        self.__dict__.update(checked.__dict__)
+        return self
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -116,8 +127,10 @@ class Adam(Optimizer):
         self.lr = _number(owner, "lr", lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise TypeError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = (_number(owner, "betas[0]", betas[0], high=1.0, high_open=True),
-                      _number(owner, "betas[1]", betas[1], high=1.0, high_open=True))
+        checked = (_number(owner, "betas[0]", betas[0], high=1.0, high_open=True),
+                   _number(owner, "betas[1]", betas[1], high=1.0, high_open=True))
+        # Keep a tuple of floats as given: scikit-learn's clone checks that parameters are stored as passed.
+        self.betas = betas if isinstance(betas, tuple) and all(type(b) is float for b in betas) else checked
         self.eps = _number(owner, "eps", eps)
         self.weight_decay = _number(owner, "weight_decay", weight_decay)
         self.amsgrad = _flag(owner, "amsgrad", amsgrad)
