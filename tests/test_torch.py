@@ -6,7 +6,8 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="PyTorch is an optional peer: pip install torch==2.13.0")
 
-from fastae import SGD, Adagrad, Adam, AdamW, Autoencoder, RMSprop  # noqa: E402
+from fastae import (SGD, Adagrad, Adam, AdamW, Autoencoder, CosineAnnealing, ExponentialDecay, ReduceLROnPlateau,  # noqa: E402
+                    RMSprop, StepDecay)
 
 from conftest import ACTIVATIONS, LOSSES, make_data, relative_error  # noqa: E402
 
@@ -114,3 +115,36 @@ def test_clipping_matches_torch(clip):
     model, weights = train_both(X, 3, lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.5), latent_dim=3, hidden=(6,),
                                 batch_size=15, optimizer=SGD(lr=0.5, momentum=0.5), dtype="float64", **clip)
     assert relative_error(model.get_weights(), weights) < TORCH_TOL["float64"]
+
+
+def _torch_rates(make_scheduler, n_epochs, metrics=None):
+    """The learning rate torch uses in each of n_epochs epochs (stepping once per epoch)."""
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    scheduler = make_scheduler(optimizer)
+    rates = []
+    for epoch in range(n_epochs):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step(metrics[epoch]) if metrics is not None else scheduler.step()
+    return rates
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    (StepDecay(3, 0.5), lambda o: torch.optim.lr_scheduler.StepLR(o, 3, 0.5)),
+    (ExponentialDecay(0.8), lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.8)),
+    (CosineAnnealing(9, min_lr=0.05), lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 9, eta_min=0.05)),
+])
+def test_schedules_match_torch(ours, theirs):
+    np.testing.assert_allclose([ours(e, 1.0, {"loss": []}) for e in range(10)], _torch_rates(theirs, 10), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"patience": 1, "factor": 0.5}, {"patience": 0, "cooldown": 2, "min_lr": 0.02},
+                                    {"patience": 2, "threshold": 0.1}])
+def test_reduce_on_plateau_matches_torch(kwargs):
+    metrics = list(np.random.default_rng(3).random(40) + np.linspace(1.0, 0.2, 40))
+    ours = ReduceLROnPlateau(**kwargs)
+    torch_names = {"min_lr": "min_lr", "patience": "patience", "factor": "factor", "cooldown": "cooldown",
+                   "threshold": "threshold"}
+    theirs = lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(o, **{torch_names[k]: v for k, v in kwargs.items()})
+    history = {"loss": metrics}
+    np.testing.assert_allclose([ours(e, 1.0, history) for e in range(40)], _torch_rates(theirs, 40, metrics), rtol=1e-12)

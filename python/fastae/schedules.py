@@ -85,14 +85,15 @@ class ReduceLROnPlateau(Schedule):
     """Multiply the lr by ``factor`` once the monitored loss has not improved for more than
     ``patience`` epochs (torch.optim.lr_scheduler.ReduceLROnPlateau, mode 'min', relative
     threshold): an epoch improves when loss < best * (1 - threshold). After a cut, ``cooldown``
-    epochs pass before counting again; the lr never drops below ``min_lr``.
+    epochs pass before counting again; the lr never drops below ``min_lr``, and a cut smaller
+    than ``eps`` is skipped (torch's eps, 1e-8).
 
     ``monitor`` is "val_loss" (the default; falls back to "loss" when there is no validation)
     or "loss". The lr is replayed from the history, so the schedule keeps no hidden state.
     """
 
     def __init__(self, factor: float = 0.1, patience: int = 10, threshold: float = 1e-4, cooldown: int = 0,
-                 min_lr: float = 0.0, monitor: str = "val_loss"):
+                 min_lr: float = 0.0, monitor: str = "val_loss", eps: float = 1e-8):
         self.factor = check_fraction("factor", factor)
         self.patience = check_int("patience", patience, low=0)
         self.threshold = check_non_negative_float("threshold", threshold)
@@ -103,6 +104,7 @@ class ReduceLROnPlateau(Schedule):
         if monitor not in ("val_loss", "loss"):
             raise ValueError(f"monitor: expected 'val_loss' or 'loss', got {monitor!r}")
         self.monitor = monitor
+        self.eps = check_non_negative_float("eps", eps)
 
     def __call__(self, epoch: int, base_lr: float, history: History) -> float:
         values = monitored(history, self.monitor)[:epoch]
@@ -116,7 +118,10 @@ class ReduceLROnPlateau(Schedule):
                 cooling -= 1
                 bad = 0
             if bad > self.patience:
-                lr, cooling, bad = max(lr * self.factor, self.min_lr), self.cooldown, 0
+                reduced = max(lr * self.factor, self.min_lr)
+                if lr - reduced > self.eps:
+                    lr = reduced
+                cooling, bad = self.cooldown, 0
         return lr
 
 
