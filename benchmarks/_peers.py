@@ -8,84 +8,12 @@ that a missing one is skipped with a message instead of failing the whole benchm
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Callable, Tuple
 
 import numpy as np
 
 
-@dataclass(frozen=True)
-class Workload:
-    name: str
-    n_features: int
-    hidden: Tuple[int, ...]  # encoder hidden sizes; the decoder mirrors them
-    latent: int
-    loss: str
-    batch: int
-
-    @property
-    def sizes(self) -> Tuple[int, ...]:
-        return (self.n_features, *self.hidden, self.latent, *reversed(self.hidden), self.n_features)
-
-    @property
-    def flops_per_sample(self) -> int:
-        """6 * sum(in * out): 2 for the forward product, 4 for the two backward products."""
-        return 6 * sum(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
-
-
-WORKLOADS = {w.name: w for w in [
-    Workload("tabular", 100, (64,), 32, "mse", 32),
-    Workload("mnist-shallow", 784, (), 32, "bce", 256),
-    Workload("mnist-deep", 784, (128,), 64, "mse", 256),
-    Workload("wide", 784, (1024,), 256, "mse", 512),
-]}
-
-
-def fastae_runner(w: Workload, threads: int, X: np.ndarray) -> Callable[[], None]:
-    from fastae import Adam, Autoencoder
-
-    model = Autoencoder(latent_dim=w.latent, hidden=w.hidden, activation="relu", output_activation="sigmoid",
-                        loss=w.loss, optimizer=Adam(lr=1e-3), batch_size=w.batch, n_threads=threads, random_state=0)
-    return lambda: model.partial_fit(X)  # one epoch, keeping the optimizer state as a long fit does
-
-
-def reference_runner(w: Workload, threads: int, X: np.ndarray) -> Callable[[], None]:
-    from fastae import Adam, Autoencoder
-    from fastae.reference import ReferenceAutoencoder
-
-    model = Autoencoder(latent_dim=w.latent, hidden=w.hidden, loss=w.loss, optimizer=Adam(lr=1e-3),
-                        batch_size=w.batch, random_state=0).build(w.n_features)
-    reference = ReferenceAutoencoder(model)
-    return lambda: reference.fit(X, 1)
-
-
-def torch_runner(w: Workload, threads: int, X: np.ndarray) -> Callable[[], None]:
-    import torch
-
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    layers = []
-    sizes = w.sizes
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(torch.nn.Linear(a, b))
-        last = i == len(sizes) - 2
-        if not last:
-            layers.append(torch.nn.ReLU() if i != len(w.hidden) else torch.nn.Identity())
-        elif w.loss != "bce":
-            layers.append(torch.nn.Sigmoid())
-    net = torch.nn.Sequential(*layers)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    loss_fn = torch.nn.BCEWithLogitsLoss() if w.loss == "bce" else torch.nn.MSELoss()
-    data = torch.from_numpy(X)
-
-    def epoch() -> None:
-        order = torch.randperm(len(data))
-        for start in range(0, len(data), w.batch):
-            batch = data[order[start:start + w.batch]]
-            opt.zero_grad(set_to_none=True)
-            loss_fn(net(batch), batch).backward()
-            opt.step()
-    return epoch
+from fastae.bench import WORKLOADS, Workload, fastae_runner, reference_runner, torch_runner  # noqa: F401  (shared with `fastae bench`)
 
 
 def _jax_setup(w: Workload):

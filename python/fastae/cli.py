@@ -1,0 +1,225 @@
+"""The `fastae` command (also `python -m fastae`): train, evaluate, encode, plot, bench.
+
+    fastae train --data sample                  # the Fashion-MNIST sample inside fastae
+    fastae train --data fashion-mnist --epochs 10 --out model.fae
+    fastae evaluate model.fae --data fashion-mnist
+    fastae encode model.fae --data fashion-mnist --out codes.npy
+    fastae plot model.fae --data fashion-mnist --out plots/
+    fastae bench
+
+Exit codes: 0 done, 1 failed (e.g. matplotlib missing), 2 bad arguments or unusable data
+(one line on stderr saying why), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any, NoReturn, Optional, Sequence
+
+import numpy as np
+
+DATA_HELP = ("sample (3,000 Fashion-MNIST images inside fastae), fashion-mnist (the full set: $FASTAE_DATA or "
+             "Debian's dataset-fashion-mnist), a folder of IDX files, or a .npy/.npz/.csv file (10%% of its rows, "
+             "seeded, are the test split)")
+
+
+class UsageError(Exception):
+    """A bad argument or unusable input: one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit code 2) instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
+def build_parser() -> Parser:
+    from . import __version__
+    from .bench import WORKLOADS
+
+    parser = Parser(prog="fastae", description="Train dense autoencoders on the CPU and look at what they learned.",
+                    epilog="Run `fastae COMMAND --help` for a command's options.")
+    parser.add_argument("--version", action="version", version=f"fastae {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    commands.required = True
+
+    train = commands.add_parser("train", help="train a model and save it", description="Train an autoencoder on "
+                                "the training split, report the test loss, save the model.")
+    train.add_argument("--data", default="sample", help=DATA_HELP + " (default: sample)")
+    train.add_argument("--latent", type=_positive_int, default=32, help="size of the code (default 32)")
+    train.add_argument("--hidden", type=_positive_int, nargs="*", default=[128],
+                       help="encoder hidden layer sizes; the decoder mirrors them (default: 128; none: --hidden)")
+    train.add_argument("--epochs", type=_positive_int, default=10, help="default 10")
+    train.add_argument("--batch-size", type=_positive_int, default=256, help="default 256")
+    train.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam's learning rate (default 1e-3)")
+    train.add_argument("--loss", choices=["bce", "mse", "mae", "huber"], default="bce", help="default bce")
+    train.add_argument("--activation", default="relu", help="hidden-layer activation (default relu)")
+    train.add_argument("--output-activation", default="sigmoid", help="default sigmoid")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    train.add_argument("--threads", type=_positive_int, default=None, help="default: all usable cores")
+    train.add_argument("--out", default="model.fae", help="where to save the model (default model.fae)")
+    train.add_argument("--quiet", action="store_true", help="print only the result")
+
+    for name, what in (("evaluate", "the test loss and a summary of the per-sample errors"),
+                       ("encode", "save the codes of the data as .npy"),
+                       ("plot", "save four PNGs: reconstructions, loss curves, codes, errors")):
+        sub = commands.add_parser(name, help=what, description=what[0].upper() + what[1:] + ".")
+        sub.add_argument("model", help="a model file written by `fastae train` or Autoencoder.save")
+        sub.add_argument("--data", default="sample", help=DATA_HELP + " (default: sample)")
+        default_split = "all" if name == "encode" else "test"
+        sub.add_argument("--split", choices=["train", "test", "all"], default=default_split,
+                         help=f"which rows (default {default_split})")
+        if name == "encode":
+            sub.add_argument("--out", default="codes.npy", help="default codes.npy")
+        if name == "plot":
+            sub.add_argument("--out", default="plots", help="folder for the PNGs (default plots)")
+
+    bench = commands.add_parser("bench", help="the quick training benchmark", description="Train one epoch of each "
+                                "benchmark workload with fastae, the NumPy reference and PyTorch (if installed) "
+                                "and print samples/s and fastae's speed-ups, measured in this run.")
+    bench.add_argument("--rows", type=_positive_int, default=10000, help="rows per workload (default 10000)")
+    bench.add_argument("--repeats", type=_positive_int, default=3, help="timed epochs (default 3)")
+    bench.add_argument("--threads", type=_positive_int, default=None, help="default: all usable cores")
+    bench.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (UsageError, ValueError, TypeError, FileNotFoundError, IsADirectoryError) as err:
+        print(f"fastae {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\nfastae {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _data(spec: str) -> Any:
+    from .datasets import load_data
+
+    return load_data(spec)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .autoencoder import Autoencoder
+
+    data = _data(args.data)
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(out_dir):
+        raise UsageError(f"--out: folder {out_dir} does not exist")
+    model = Autoencoder(latent_dim=args.latent, hidden=tuple(args.hidden), activation=args.activation,
+                        output_activation=args.output_activation, loss=args.loss, learning_rate=args.lr,
+                        batch_size=args.batch_size, epochs=args.epochs, random_state=args.seed,
+                        n_threads=args.threads, verbose=0 if args.quiet else 1)
+    if not args.quiet:
+        print(f"data: {data.name}, {len(data.X_train):,} training and {len(data.X_test):,} test samples of "
+              f"{data.X_train.shape[1]} features")
+    model.build(data.X_train.shape[1])
+    if not args.quiet:
+        model.summary()
+    if not args.quiet:
+        print("val_loss below is the loss on the test split")
+    model.set_params(warm_start=True).fit(data.X_train, validation_data=data.X_test)
+    model.set_params(warm_start=False)
+    model.save(args.out)
+    print(f"train loss {model.evaluate(data.X_train):.6g}  test loss {model.evaluate(data.X_test):.6g}  "
+          f"({args.loss})  saved to {args.out}")
+    return 0
+
+
+def _load(path: str) -> Any:
+    from ._persistence import load
+
+    if not os.path.isfile(path):
+        raise UsageError(f"model: no such file {path}")
+    return load(path)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .datasets import split_of
+
+    model = _load(args.model)
+    X, _ = split_of(_data(args.data), args.split)
+    errors = model.reconstruction_error(X)
+    print(f"{args.split} loss ({model.loss}) on {len(X):,} samples: {model.evaluate(X):.6g}")
+    q = np.percentile(errors, [50, 90, 99])
+    print(f"per-sample error: mean {errors.mean():.6g}  std {errors.std():.6g}  min {errors.min():.6g}  "
+          f"median {q[0]:.6g}  p90 {q[1]:.6g}  p99 {q[2]:.6g}  max {errors.max():.6g}")
+    worst = np.argsort(errors)[::-1][:5]
+    print("worst samples (row: error): " + ", ".join(f"{i}: {errors[i]:.6g}" for i in worst))
+    return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    from .datasets import split_of
+
+    model = _load(args.model)
+    X, _ = split_of(_data(args.data), args.split)
+    codes = model.encode(X)
+    np.save(args.out, codes)
+    print(f"wrote {args.out}: codes of shape {codes.shape}, {codes.dtype}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from .datasets import FASHION_MNIST_CLASSES, split_of
+    from .plotting import plot_all
+
+    model = _load(args.model)
+    data = _data(args.data)
+    X, labels = split_of(data, args.split)
+    names = FASHION_MNIST_CLASSES if data.name in ("sample", "fashion-mnist") else None
+    try:
+        paths = plot_all(model, X, args.out, labels, data.image_shape, names)
+    except ImportError as err:
+        print(f"fastae plot: error: {err}", file=sys.stderr)
+        return 1
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .autoencoder import _default_threads
+    from .bench import run, table
+
+    threads = args.threads or _default_threads()
+    print(f"one epoch of {args.rows:,} random rows per workload, median of {args.repeats} epochs, {threads} thread(s); "
+          "the NumPy reference trains on 2,000 rows")
+    results = run(args.workloads, args.rows, args.repeats, threads)
+    print(table(results))
+    if any(r["pytorch"] is None for r in results.values()):
+        print("PyTorch is not installed: its column is empty (pip install torch to compare).")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "encode": cmd_encode, "plot": cmd_plot, "bench": cmd_bench}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Pictures of what an autoencoder learned, saved as PNG files. Needs matplotlib
+(``pip install "fastae[plot]"``); figures are drawn without pyplot, so no window opens."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+__all__ = ["reconstruction_grid", "loss_curves", "latent_scatter", "error_histogram", "plot_all", "PLOT_EXTRA"]
+
+PLOT_EXTRA = 'plotting needs matplotlib: pip install "fastae[plot]" (or pip install matplotlib)'
+
+
+def _figure(width: float, height: float) -> Any:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError(PLOT_EXTRA) from None
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def _save(fig: Any, path: Any) -> str:
+    path = os.fspath(path)
+    fig.savefig(path)
+    return path
+
+
+def reconstruction_grid(originals: np.ndarray, reconstructions: np.ndarray, path: Any,
+                        image_shape: Optional[Tuple[int, int]] = None, n: int = 10) -> str:
+    """Originals (top row) above their reconstructions (bottom row): the first n samples.
+    Without an image shape each sample is drawn as a one-row strip of its features."""
+    n = min(n, len(originals))
+    shape = image_shape or (1, originals.shape[1])
+    fig = _figure(1.2 * n, 2.8 if image_shape else 1.6)
+    axes = fig.subplots(2, n, squeeze=False)
+    for row, (images, title) in enumerate(((originals, "original"), (reconstructions, "reconstruction"))):
+        for i in range(n):
+            ax = axes[row][i]
+            ax.imshow(np.asarray(images[i]).reshape(shape), cmap="gray", vmin=0.0, vmax=1.0, aspect="auto" if not image_shape else None)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[row][0].set_ylabel(title, fontsize=8)
+    return _save(fig, path)
+
+
+def loss_curves(history: Dict[str, List[float]], path: Any) -> str:
+    """Training (and validation) loss per epoch."""
+    fig = _figure(6, 4)
+    ax = fig.subplots()
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    ax.plot(epochs, history["loss"], marker="o", label="training loss")
+    if history.get("val_loss"):
+        ax.plot(epochs, history["val_loss"], marker="o", label="validation loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
+
+
+def principal_components(codes: np.ndarray, k: int = 2) -> np.ndarray:
+    """The codes projected on their first k principal components (SVD of the centred codes)."""
+    centred = codes - codes.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return centred @ vt[:k].T
+
+
+def latent_scatter(codes: np.ndarray, path: Any, labels: Optional[np.ndarray] = None,
+                   class_names: Optional[Sequence[str]] = None) -> str:
+    """The codes in 2-D (the two latent dimensions, or the first two principal components of
+    wider codes), coloured by label when there are labels."""
+    codes = np.asarray(codes, dtype=np.float64)
+    if codes.shape[1] == 1:
+        points, axis_names = np.column_stack([codes[:, 0], np.zeros(len(codes))]), ("z1", "")
+    elif codes.shape[1] == 2:
+        points, axis_names = codes, ("z1", "z2")
+    else:
+        points, axis_names = principal_components(codes), ("PC 1 of the codes", "PC 2 of the codes")
+    fig = _figure(7, 6)
+    ax = fig.subplots()
+    if labels is None:
+        ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.6)
+    else:
+        cmap = _colormap("tab10")
+        for value in np.unique(labels):
+            mask = labels == value
+            name = class_names[int(value)] if class_names is not None and 0 <= int(value) < len(class_names) else str(value)
+            ax.scatter(points[mask, 0], points[mask, 1], s=4, alpha=0.6, color=cmap(int(value) % 10), label=name)
+        ax.legend(markerscale=4, fontsize=8, loc="best")
+    ax.set_xlabel(axis_names[0])
+    ax.set_ylabel(axis_names[1])
+    return _save(fig, path)
+
+
+def _colormap(name: str) -> Any:
+    from matplotlib import colormaps
+    return colormaps[name]
+
+
+def error_histogram(errors: np.ndarray, path: Any) -> str:
+    """The distribution of per-sample reconstruction errors, with the median and 99th percentile."""
+    fig = _figure(6, 4)
+    ax = fig.subplots()
+    ax.hist(errors, bins=60, color="tab:blue", alpha=0.8)
+    for q, style in ((50, "--"), (99, ":")):
+        ax.axvline(np.percentile(errors, q), color="black", linestyle=style, label=f"{q}th percentile")
+    ax.set_xlabel("per-sample reconstruction error (mean loss over features)")
+    ax.set_ylabel("samples")
+    ax.legend()
+    return _save(fig, path)
+
+
+def plot_all(model: Any, X: np.ndarray, out_dir: Any, labels: Optional[np.ndarray] = None,
+             image_shape: Optional[Tuple[int, int]] = None, class_names: Optional[Sequence[str]] = None) -> List[str]:
+    """The four pictures of a fitted model on X, in out_dir: reconstructions.png, loss.png,
+    latent.png, errors.png. Returns their paths."""
+    out_dir = os.fspath(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    _figure(1, 1)  # fail early, before any work, when matplotlib is missing
+    join = lambda name: os.path.join(out_dir, name)
+    return [
+        reconstruction_grid(X[:10], model.reconstruct(X[:10]), join("reconstructions.png"), image_shape),
+        loss_curves(model.history_, join("loss.png")),
+        latent_scatter(model.encode(X), join("latent.png"), labels, class_names),
+        error_histogram(model.reconstruction_error(X), join("errors.png")),
+    ]
