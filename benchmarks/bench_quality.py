@@ -1,0 +1,116 @@
+"""Quality against PyTorch on Fashion-MNIST: the same model, recipe and seeds; test BCE and wall time.
+
+    python benchmarks/bench_quality.py [--epochs 5] [--seeds 0 1 2] [--threads 2] [--data fashion-mnist]
+
+Each model is relu/sigmoid with a linear code, BCE from the logits, Adam lr 1e-3, batch 256,
+Glorot-uniform weights and zero biases, shuffled every epoch. Seed policy: each framework is
+seeded with the same integer for its own initialisation and shuffling (fastae's random_state;
+torch.manual_seed), so the two runs start from different draws of the same distribution, and
+the table averages over --seeds. The test BCE is the mean over every pixel of the 10,000 test
+images. Target: fastae within 1% of PyTorch. Needs Debian's dataset-fashion-mnist (or
+$FASTAE_DATA); --data sample runs on the small embedded sample instead.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from _report import write_report
+
+from fastae import Adam, Autoencoder
+from fastae.datasets import load_data
+
+MODELS = {"784-32-784": (), "784-256-64-256-784": (256,)}
+LATENT = {"784-32-784": 32, "784-256-64-256-784": 64}
+
+
+def train_fastae(name, data, epochs, seed, threads):
+    model = Autoencoder(latent_dim=LATENT[name], hidden=MODELS[name], loss="bce", optimizer=Adam(lr=1e-3),
+                        batch_size=256, epochs=epochs, random_state=seed, n_threads=threads)
+    started = time.perf_counter()
+    model.fit(data.X_train)
+    seconds = time.perf_counter() - started
+    return model.evaluate(data.X_test), seconds
+
+
+def train_torch(name, data, epochs, seed, threads):
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    sizes = [784, *MODELS[name], LATENT[name], *reversed(MODELS[name]), 784]
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        linear = torch.nn.Linear(a, b)
+        torch.nn.init.xavier_uniform_(linear.weight)  # Glorot uniform
+        torch.nn.init.zeros_(linear.bias)
+        layers.append(linear)
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.Identity() if i == len(MODELS[name]) else torch.nn.ReLU())  # linear code
+    net = torch.nn.Sequential(*layers)  # outputs logits; the sigmoid is inside the loss
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    X = torch.from_numpy(data.X_train)
+    started = time.perf_counter()
+    for _ in range(epochs):
+        order = torch.randperm(len(X))
+        for start in range(0, len(X), 256):
+            batch = X[order[start:start + 256]]
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(net(batch), batch).backward()
+            optimizer.step()
+    seconds = time.perf_counter() - started
+    with torch.no_grad():
+        X_test = torch.from_numpy(data.X_test)
+        test = float(loss_fn(net(X_test), X_test))
+    return test, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data", default="fashion-mnist", help="fashion-mnist (default) or sample")
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+
+    data = load_data(args.data)
+    try:
+        import torch  # noqa: F401
+        have_torch = True
+    except ImportError:
+        have_torch = False
+        print("PyTorch is not installed (pip install torch==2.13.0): fastae alone.", file=sys.stderr)
+
+    results = {}
+    lines = ["| model | fastae test BCE | PyTorch test BCE | difference | fastae s | PyTorch s | within 1% |",
+             "|---|---|---|---|---|---|---|"]
+    for name in args.models:
+        ours = [train_fastae(name, data, args.epochs, seed, args.threads) for seed in args.seeds]
+        theirs = [train_torch(name, data, args.epochs, seed, args.threads) for seed in args.seeds] if have_torch else []
+        bce = statistics.mean(b for b, _ in ours)
+        row = {"fastae_bce": [b for b, _ in ours], "fastae_seconds": [s for _, s in ours]}
+        if theirs:
+            torch_bce = statistics.mean(b for b, _ in theirs)
+            diff = (bce - torch_bce) / torch_bce
+            row.update(torch_bce=[b for b, _ in theirs], torch_seconds=[s for _, s in theirs], relative_difference=diff)
+            lines.append(f"| {name} | {bce:.5f} | {torch_bce:.5f} | {diff:+.2%} | "
+                         f"{statistics.median(s for _, s in ours):.2f} | {statistics.median(s for _, s in theirs):.2f} | "
+                         f"{'yes' if abs(diff) <= 0.01 else 'no'} |")
+        else:
+            lines.append(f"| {name} | {bce:.5f} | – | – | {statistics.median(s for _, s in ours):.2f} | – | – |")
+        results[name] = row
+    notes = (f"{data.name}: {len(data.X_train):,} training, {len(data.X_test):,} test images; {args.epochs} epochs, "
+             f"Adam 1e-3, batch 256, {args.threads} threads; test BCE is the mean over seeds {args.seeds}, "
+             "wall time the median training time (one run, a shared machine).")
+    write_report(args.out, "quality", results, "\n".join(lines), notes)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""The `fastae` command and the pictures: exit codes, outputs, files."""
+
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fastae import load
+from fastae.cli import main
+from fastae.datasets import load_sample
+
+from test_datasets import HAVE_FASHION_MNIST
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def png_size(path):
+    """(width, height) from a PNG's IHDR chunk, after checking the signature."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", head[16:24])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "model.fae"
+    assert main(["train", "--data", "sample", "--epochs", "2", "--latent", "8", "--hidden", "64", "--out", str(path),
+                 "--quiet"]) == 0
+    return path
+
+
+def test_train_reports_and_saves(tmp_path, capsys):
+    path = tmp_path / "m.fae"
+    code, out, err = run(capsys, "train", "--data", "sample", "--epochs", "2", "--latent", "4", "--hidden",
+                         "--out", path)
+    assert code == 0 and err == ""
+    assert "3,000 training and 1,000 test samples" in out and "Total params" in out
+    assert out.count("epoch 2/2") == 1 and "test loss" in out and str(path) in out
+    model = load(path)
+    assert model.layer_sizes_ == [784, 4, 784] and len(model.history_["loss"]) == 2
+    test_loss = float(out.rsplit("test loss ", 1)[1].split()[0])
+    assert test_loss == pytest.approx(model.evaluate(load_sample().X_test), rel=1e-5)
+
+
+def test_evaluate(trained, capsys):
+    code, out, _ = run(capsys, "evaluate", trained, "--data", "sample")
+    assert code == 0
+    loss = float(out.split("samples: ")[1].split()[0])
+    assert loss == pytest.approx(load(trained).evaluate(load_sample().X_test), rel=1e-5)
+    assert "median" in out and "p99" in out and "worst samples" in out
+
+
+def test_encode(trained, tmp_path, capsys):
+    out_path = tmp_path / "codes.npy"
+    code, out, _ = run(capsys, "encode", trained, "--data", "sample", "--out", out_path)
+    codes = np.load(out_path)
+    assert code == 0 and codes.shape == (4000, 8) and "(4000, 8)" in out
+    np.testing.assert_array_equal(codes[-1000:], load(trained).encode(load_sample().X_test))
+
+
+def test_plot_writes_four_pngs(trained, tmp_path, capsys):
+    code, out, _ = run(capsys, "plot", trained, "--data", "sample", "--out", tmp_path / "plots")
+    assert code == 0
+    for name in ("reconstructions.png", "loss.png", "latent.png", "errors.png"):
+        path = tmp_path / "plots" / name
+        assert str(path) in out
+        width, height = png_size(path)
+        assert 300 <= width <= 2000 and 100 <= height <= 1500 and path.stat().st_size > 5000
+
+
+def test_plot_without_matplotlib_names_the_extra(trained, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import fails as if it were absent
+    code, _, err = run(capsys, "plot", trained, "--data", "sample", "--out", tmp_path)
+    assert code == 1 and 'pip install "fastae[plot]"' in err and len(err.strip().splitlines()) == 1
+
+
+def test_plot_of_tabular_data(tmp_path, capsys):
+    X = np.random.default_rng(0).random((200, 10))
+    np.save(tmp_path / "x.npy", X)
+    assert main(["train", "--data", str(tmp_path / "x.npy"), "--epochs", "1", "--latent", "3", "--hidden", "6",
+                 "--out", str(tmp_path / "m.fae"), "--quiet"]) == 0
+    code, _, _ = run(capsys, "plot", tmp_path / "m.fae", "--data", tmp_path / "x.npy", "--out", tmp_path / "p")
+    assert code == 0 and png_size(tmp_path / "p" / "reconstructions.png")[0] > 300
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["train", "--epochs", "0"], "--epochs: must be at least 1"),
+    (["train", "--loss", "kl"], "invalid choice: 'kl'"),
+    (["train", "--latent", "x"], "expected a whole number"),
+    (["train", "--data", "missing.csv"], "missing.csv: no such file"),
+    (["train", "--activation", "swish", "--epochs", "1"], "unknown name 'swish'"),
+    (["train", "--out", "/no/such/folder/m.fae", "--epochs", "1"], "does not exist"),
+    (["evaluate", "missing.fae"], "no such file missing.fae"),
+    (["evaluate"], "the following arguments are required: model"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ([], "the following arguments are required: COMMAND"),
+])
+def test_bad_arguments_give_one_line_and_exit_code_2(argv, words, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as stop:  # argparse's own errors
+        code = stop.code
+    out, err = capsys.readouterr()
+    assert code == 2 and words in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_model_that_does_not_fit_the_data(trained, tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((20, 10)))
+    code, _, err = run(capsys, "evaluate", trained, "--data", tmp_path / "x.npy")
+    assert code == 2 and "X has 10 features, but Autoencoder is expecting 784" in err
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "encode", "plot", "bench"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    assert stop.value.code == 0 and f"usage: fastae {command}" in capsys.readouterr().out
+
+
+def test_bench_prints_the_table(capsys):
+    code, out, _ = run(capsys, "bench", "--rows", "600", "--repeats", "1", "--workloads", "tabular")
+    assert code == 0 and "| tabular |" in out and "fastae / NumPy" in out
+    row = next(line for line in out.splitlines() if line.startswith("| tabular"))
+    assert float(row.split("|")[5].strip().rstrip("×")) > 0
+
+
+def test_python_dash_m_runs_the_same_command():
+    result = subprocess.run([sys.executable, "-m", "fastae", "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("fastae ")
+
+
+@pytest.mark.skipif(not HAVE_FASHION_MNIST, reason="needs Debian's dataset-fashion-mnist "
+                    "(apt-get install dataset-fashion-mnist); CI installs it")
+def test_train_and_plot_on_the_full_fashion_mnist(tmp_path, capsys):
+    code, out, _ = run(capsys, "train", "--data", "fashion-mnist", "--epochs", "1", "--out", tmp_path / "m.fae")
+    assert code == 0 and "60,000 training and 10,000 test samples" in out
+    assert float(out.rsplit("test loss ", 1)[1].split()[0]) < 0.35  # BCE after one epoch of 784-128-32-128-784
+    code, out, _ = run(capsys, "plot", tmp_path / "m.fae", "--data", "fashion-mnist", "--out", tmp_path / "plots")
+    assert code == 0 and sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "errors.png", "latent.png", "loss.png", "reconstructions.png"]
