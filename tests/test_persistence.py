@@ -115,6 +115,34 @@ def test_newer_format_is_refused_with_a_clear_message(saved):
         fastae.load(saved)
 
 
+def test_version_1_files_still_load(saved, X):
+    new_params = ("validation_fraction", "early_stopping", "patience", "min_delta", "restore_best_weights", "lr_schedule")
+
+    def as_version_1(header):  # what fastae 0.1 wrote: none of the version-2 settings or fields
+        header["version"] = 1
+        for name in new_params:
+            del header["params"][name]
+        for name in ("split_seed", "best_epoch", "n_epochs", "feature_names", "dropped"):
+            header.pop(name, None)
+        header["history"].pop("lr")
+
+    want = fastae.load(saved).reconstruct(X)
+    rewrite_header(saved, as_version_1)
+    old = fastae.load(saved)
+    np.testing.assert_array_equal(old.reconstruct(X), want)
+    assert old.n_epochs_ == 1 and old.early_stopping is False and old.lr_schedule is None
+
+
+def test_schedules_are_saved_and_plain_callables_dropped(tmp_path, X):
+    from fastae import CosineAnnealing
+
+    path = tmp_path / "m.fae"
+    Autoencoder(latent_dim=3, epochs=1, lr_schedule=CosineAnnealing(5, warmup_epochs=1)).fit(X).save(path)
+    assert fastae.load(path).lr_schedule == CosineAnnealing(5, warmup_epochs=1)
+    Autoencoder(latent_dim=3, epochs=1, lr_schedule=lambda e: 1e-3).fit(X).save(path)
+    assert fastae.load(path).lr_schedule is None
+
+
 def test_mismatched_arrays_are_refused(saved):
     rewrite_header(saved, lambda h: h.update(n_features=11))
     with pytest.raises(ValueError, match="array 'params' is shape"):
