@@ -8,7 +8,7 @@ that a missing one is skipped with a message instead of failing the whole benchm
 from __future__ import annotations
 
 import os
-from typing import Callable, Tuple
+from typing import Callable
 
 import numpy as np
 

@@ -14,7 +14,6 @@ import json
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Tuple
 
@@ -28,6 +27,8 @@ import numpy as np  # noqa: E402
 
 from _peers import WORKLOADS, Workload  # noqa: E402
 from _report import fmt, write_report  # noqa: E402
+
+from fastae.bench import timed  # noqa: E402
 
 RUNNERS = ["fastae", "pytorch", "numpy"]
 
@@ -72,13 +73,7 @@ def child(runner: str, workload: str, threads: int, rows: int, repeats: int) -> 
     X = np.random.default_rng(0).random((rows, w.n_features), dtype=np.float32)
     out = {}
     for name, fn in zip(("encode", "reconstruct"), make(runner, w, threads)):
-        fn(X)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn(X)
-            times.append(time.perf_counter() - start)
-        out[name] = rows / statistics.median(times)
+        out[name] = rows / statistics.median(timed(lambda: fn(X), repeats))
     return out
 
 

@@ -17,8 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from _report import write_report
 
 from fastae import Adam, Autoencoder

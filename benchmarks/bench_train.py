@@ -25,14 +25,13 @@ import platform
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict
 
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _pinning import pin_if_child, pin_to_cores  # noqa: E402
+from _pinning import pin_if_child  # noqa: E402
 
 if __name__ == "__main__":
     pin_if_child(3)  # before NumPy starts its BLAS threads
@@ -42,19 +41,15 @@ import numpy as np  # noqa: E402
 from _peers import EXTRA_PEERS, PEERS, ROW_CAP, RUNNERS, WORKLOADS  # noqa: E402
 from _report import fmt, write_report  # noqa: E402
 
+from fastae.bench import timed  # noqa: E402
+
 
 def child(runner: str, workload: str, threads: int, rows: int, repeats: int) -> Dict[str, Any]:
     """Measure one runner (in this process, already pinned to `threads` cores) and return its figures."""
     w = WORKLOADS[workload]
     rows = min(rows, ROW_CAP.get(runner, rows))
     X = np.random.default_rng(0).random((rows, w.n_features), dtype=np.float32)
-    epoch = RUNNERS[runner](w, threads, X)
-    epoch()  # warm-up: compilation, allocation, caches
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        epoch()
-        seconds.append(time.perf_counter() - start)
+    seconds = timed(RUNNERS[runner](w, threads, X), repeats)
     return {"samples_per_s": rows / statistics.median(seconds), "rows": rows, "seconds": seconds}
 
 
@@ -73,20 +68,17 @@ def run_child(runner: str, workload: str, threads: int, rows: int, repeats: int,
 def gemm_gflops(threads: int, n: int = 2048, repeats: int = 5) -> Dict[str, float]:
     """Median float32 GEMM speed of fastae's own product (as training uses it) and of NumPy's BLAS."""
     code = f"""
-import json, statistics, sys, time
+import json, statistics, sys
 sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
 from _pinning import pin_to_cores
 pin_to_cores({threads})
 import numpy as np
 from fastae import _core
+from fastae.bench import timed
 a = np.random.default_rng(0).random(({n}, {n}), dtype=np.float32); b = a.copy(); c = np.empty_like(a)
 out = {{}}
 for name, fn in (("fastae", lambda: _core.matmul(a, b, c, {threads})), ("numpy", lambda: np.matmul(a, b, out=c))):
-    fn()
-    ts = []
-    for _ in range({repeats}):
-        t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)
-    out[name] = 2 * {n} ** 3 / statistics.median(ts) / 1e9
+    out[name] = 2 * {n} ** 3 / statistics.median(timed(fn, {repeats})) / 1e9
 print(json.dumps(out))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

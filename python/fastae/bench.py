@@ -9,7 +9,6 @@ runner in its own pinned process) run benchmarks/bench_train.py from a source ch
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -96,15 +95,20 @@ RUNNERS = {"fastae": fastae_runner, "numpy": reference_runner, "pytorch": torch_
 REFERENCE_ROWS = 2000  # the NumPy reference is slow; it trains on fewer rows (samples/s is per row anyway)
 
 
-def samples_per_second(epoch: Callable[[], None], n_rows: int, repeats: int) -> float:
-    """The median samples/s of `repeats` epochs after one warm-up epoch."""
-    epoch()
-    times = []
+def timed(call: Callable[[], object], repeats: int) -> List[float]:
+    """The seconds of `repeats` calls after one untimed warm-up call (compilation, allocation, caches)."""
+    call()
+    seconds = []
     for _ in range(repeats):
         started = time.perf_counter()
-        epoch()
-        times.append(time.perf_counter() - started)
-    return n_rows / statistics.median(times)
+        call()
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def samples_per_second(epoch: Callable[[], None], n_rows: int, repeats: int) -> float:
+    """The median samples/s of `repeats` epochs after one warm-up epoch."""
+    return n_rows / statistics.median(timed(epoch, repeats))
 
 
 def run(workloads: Sequence[str], rows: int, repeats: int, threads: int,
