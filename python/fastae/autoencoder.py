@@ -215,6 +215,7 @@ class Autoencoder:
                             f"Total params: {self._model.n_params:,}"]))
 
     def __sklearn_is_fitted__(self) -> bool:
+        """Whether the network exists (after fit, partial_fit, build or load)."""
         return getattr(self, "_model", None) is not None
 
     def __sklearn_tags__(self) -> Any:
@@ -226,7 +227,7 @@ class Autoencoder:
         return tags
 
     def _require_built(self, what: str) -> None:
-        if getattr(self, "_model", None) is None:
+        if not self.__sklearn_is_fitted__():
             raise not_fitted(f"{what}: this Autoencoder is not fitted yet; call fit(X) or build(n_features) first")
 
     # ----------------------------------------------------------------- training
@@ -244,7 +245,7 @@ class Autoencoder:
         n_epochs = cfg["epochs"] if epochs is None else check_int("epochs", epochs, low=0)
         if resume:
             self._require_built("fit(resume=True)")
-        keep = resume or (self.warm_start and getattr(self, "_model", None) is not None)
+        keep = resume or (self.warm_start and self.__sklearn_is_fitted__())
         names = _feature_names(X)
         X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if keep else None, cfg["n_threads"])
         self._check_range(cfg, low, high, "X")
@@ -280,7 +281,7 @@ class Autoencoder:
         """One epoch on X, keeping the weights and the optimizer state (builds the model first if
         needed). No validation split and no early stopping: those belong to ``fit``."""
         cfg = self._checked()
-        built = getattr(self, "_model", None) is not None
+        built = self.__sklearn_is_fitted__()
         names = _feature_names(X)
         X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if built else None, cfg["n_threads"])
         self._check_range(cfg, low, high, "X")
@@ -322,7 +323,7 @@ class Autoencoder:
                cfg: Dict[str, Any], callbacks: Sequence[Any]) -> None:
         """n_epochs epochs on X's rows `rows` (default: all), appending to history_. Ctrl-C or an
         error leaves the model as it was at the end of the last complete epoch."""
-        model, history = self._model, self.history_
+        history = self.history_
         first = len(history["loss"])
         progress = (ProgressLine(cfg["verbose"], first, first + n_epochs, X.shape[0] if rows is None else len(rows),
                                  X.shape[1]) if cfg["verbose"] else None)
@@ -385,6 +386,7 @@ class Autoencoder:
         if progress is not None:
             progress.end_epoch(logs)
         return logs
+
     def _snapshot(self) -> Dict[str, Any]:
         model = self._model
         return {"params": model.params.copy(), "steps": model.optimizer_steps, "rng": self._rng_state,

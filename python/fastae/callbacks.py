@@ -15,7 +15,7 @@ import os
 from typing import Any, Dict, Optional
 
 from ._validation import check_int, check_non_negative_float
-from .schedules import monitored
+from .schedules import check_monitor, monitored
 
 __all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "CSVLogger"]
 
@@ -33,12 +33,6 @@ class Callback:
         pass
 
 
-def _check_monitor(monitor: Any) -> str:
-    if monitor not in ("val_loss", "loss"):
-        raise ValueError(f"monitor: expected 'val_loss' or 'loss', got {monitor!r}")
-    return monitor
-
-
 def _monitored_value(logs: Dict[str, float], monitor: str) -> float:
     """logs[monitor], falling back from val_loss to loss when there is no validation."""
     return float(logs[monitor] if monitor in logs else logs["loss"])
@@ -54,7 +48,7 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
                  restore_best_weights: bool = True):
-        self.monitor = _check_monitor(monitor)
+        self.monitor = check_monitor(monitor)
         self.patience = check_int("patience", patience, low=0)
         self.min_delta = check_non_negative_float("min_delta", min_delta)
         if not isinstance(restore_best_weights, bool):
@@ -96,7 +90,7 @@ class ModelCheckpoint(Callback):
 
     def __init__(self, path: Any, monitor: str = "val_loss", save_best_only: bool = True):
         self.path = os.fspath(path)
-        self.monitor = _check_monitor(monitor)
+        self.monitor = check_monitor(monitor)
         self.save_best_only = bool(save_best_only)
 
     def on_train_begin(self, model: Any) -> None:

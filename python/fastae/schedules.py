@@ -101,9 +101,7 @@ class ReduceLROnPlateau(Schedule):
             raise ValueError(f"threshold: must be below 1, got {threshold!r}")
         self.cooldown = check_int("cooldown", cooldown, low=0)
         self.min_lr = check_non_negative_float("min_lr", min_lr)
-        if monitor not in ("val_loss", "loss"):
-            raise ValueError(f"monitor: expected 'val_loss' or 'loss', got {monitor!r}")
-        self.monitor = monitor
+        self.monitor = check_monitor(monitor)
         self.eps = check_non_negative_float("eps", eps)
 
     def __call__(self, epoch: int, base_lr: float, history: History) -> float:
@@ -123,6 +121,12 @@ class ReduceLROnPlateau(Schedule):
                     lr = reduced
                 cooling, bad = self.cooldown, 0
         return lr
+
+
+def check_monitor(monitor: Any) -> str:
+    if monitor not in ("val_loss", "loss"):
+        raise ValueError(f"monitor: expected 'val_loss' or 'loss', got {monitor!r}")
+    return monitor
 
 
 def monitored(history: History, monitor: str) -> List[float]:
