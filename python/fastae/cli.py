@@ -147,7 +147,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     model.set_params(warm_start=True).fit(data.X_train, validation_data=data.X_test)
     model.set_params(warm_start=False)
     model.save(args.out)
-    print(f"train loss {model.evaluate(data.X_train):.6g}  test loss {model.evaluate(data.X_test):.6g}  "
+    test_loss = model.history_["val_loss"][-1]  # the test split was the validation data of the last epoch
+    print(f"train loss {model.evaluate(data.X_train):.6g}  test loss {test_loss:.6g}  "
           f"({args.loss})  saved to {args.out}")
     return 0
 
