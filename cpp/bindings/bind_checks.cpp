@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -62,8 +63,11 @@ Scan scan(const ConstRowRef<S>& x, int n_threads) {
 // of out split across threads, each thread one product on its rows.
 void matmul(const ConstRowRef<float>& a, const ConstRowRef<float>& b, RowRef<float> out, int n_threads,
             bool transpose_a, bool transpose_b, const std::string& kernel) {
-  const Kernel choice = kernel == "auto" ? Kernel::Auto : kernel == "eigen" ? Kernel::Eigen : kernel == "sgemm" ? Kernel::Sgemm
-                                                                                                      : throw std::invalid_argument("kernel: 'auto', 'eigen' or 'sgemm'");
+  const std::map<std::string, Kernel> kernels{{"auto", Kernel::Auto}, {"eigen", Kernel::Eigen}, {"sgemm", Kernel::Sgemm},
+                                              {"direct", Kernel::SgemmDirect}, {"packed", Kernel::SgemmPacked}};
+  const auto found = kernels.find(kernel);
+  if (found == kernels.end()) throw std::invalid_argument("kernel: 'auto', 'eigen', 'sgemm', 'direct' or 'packed'");
+  const Kernel choice = found->second;
   const Index m = transpose_a ? a.cols() : a.rows(), k = transpose_a ? a.rows() : a.cols();
   const Index kb = transpose_b ? b.cols() : b.rows(), n = transpose_b ? b.rows() : b.cols();
   if (k != kb || out.rows() != m || out.cols() != n) throw std::invalid_argument("matmul: shapes do not match");
@@ -109,7 +113,8 @@ void bind_checks(py::module_& m) {
   m.def("matmul", &matmul, py::arg("a").noconvert(), py::arg("b").noconvert(), py::arg("out").noconvert(),
         py::arg("n_threads") = 1, py::arg("transpose_a") = false, py::arg("transpose_b") = false,
         py::arg("kernel") = "auto", py::call_guard<py::gil_scoped_release>(),
-        "out = op(a) @ op(b) in float32: kernel 'auto' (as training chooses), 'eigen' or 'sgemm'");
+        "out = op(a) @ op(b) in float32: kernel 'auto' (as training chooses), 'eigen', 'sgemm' (its own choice of path), "
+        "or sgemm's 'direct' or 'packed' path");
   m.def("_detected_cache_sizes", [] {
     int l1 = 0, l2 = 0, l3 = 0;
     Eigen::internal::queryCacheSizes(l1, l2, l3);

@@ -18,12 +18,11 @@ struct LayerShape {
   Activation activation = Activation::Linear;
 };
 
-// Which GEMM computes a product. Auto: fastae's sgemm for float products of at least
-// kSgemmMinWork multiply-adds (where it measured faster than Eigen: every product of the wide,
-// mnist-deep and mnist-shallow workloads, benchmarks/bench_gemm.py), Eigen for smaller ones (the
-// tabular layers, where the two are even and sgemm's 6x16 tiles waste more) and for double.
-enum class Kernel { Auto, Eigen, Sgemm };
-constexpr Index kSgemmMinWork = Index(1) << 20;
+// Which GEMM computes a product. Auto: fastae's sgemm for float (its direct path on small
+// products, its packed path on large ones; faster than Eigen on every product of the four
+// workloads, benchmarks/bench_gemm.py --training), Eigen for double and where sgemm is not built.
+// Sgemm lets sgemm choose its path; SgemmDirect and SgemmPacked force one (tests and benchmarks).
+enum class Kernel { Auto, Eigen, Sgemm, SgemmDirect, SgemmPacked };
 
 // c = op(a) op(b), op transposing when asked; every operand is a row-major view with an outer stride.
 template <class S, class A, class B, class C>
@@ -31,15 +30,18 @@ void product(const A& a, bool transpose_a, const B& b, bool transpose_b, C&& c, 
   const Index k = transpose_a ? a.rows() : a.cols();
 #ifdef FASTAE_HAVE_SGEMM
   if constexpr (std::is_same_v<S, float>) {
-    if (kernel == Kernel::Sgemm || (kernel == Kernel::Auto && c.rows() * c.cols() * k >= kSgemmMinWork)) {
+    if (kernel != Kernel::Eigen) {
+      const SgemmPath path = kernel == Kernel::SgemmDirect   ? SgemmPath::Direct
+                             : kernel == Kernel::SgemmPacked ? SgemmPath::Packed
+                                                             : SgemmPath::Auto;
       sgemm(c.rows(), c.cols(), k, a.data(), transpose_a ? 1 : a.outerStride(), transpose_a ? a.outerStride() : 1,
             b.data(), transpose_b ? 1 : b.outerStride(), transpose_b ? b.outerStride() : 1, c.data(), c.outerStride(),
-            false);
+            false, path);
       return;
     }
   }
 #endif
-  if (kernel == Kernel::Sgemm) throw std::invalid_argument("kernel: this build has no sgemm (it needs AVX2 and FMA)");
+  if (kernel != Kernel::Auto && kernel != Kernel::Eigen) throw std::invalid_argument("kernel: this build has no sgemm (it needs AVX2 and FMA)");
   if (transpose_a && transpose_b) c.noalias() = a.transpose() * b.transpose();
   else if (transpose_a) c.noalias() = a.transpose() * b;
   else if (transpose_b) c.noalias() = a * b.transpose();

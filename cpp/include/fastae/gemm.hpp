@@ -69,64 +69,106 @@ inline void pack_b(const View& b, Index p0, Index kc, Index j0, Index nc, float*
   }
 }
 
-// c[0:6, 0:16] (row stride ldc) = (accumulate ? c : 0) + sum over k of a_panel(:, k) b_panel(k, :).
-inline void kernel_6x16(Index kc, const float* a, const float* b, float* c, Index ldc, bool accumulate) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-  for (Index p = 0; p < kc; ++p) {
-    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-    __m256 ai = _mm256_broadcast_ss(a + 0);
-    c00 = _mm256_fmadd_ps(ai, b0, c00); c01 = _mm256_fmadd_ps(ai, b1, c01);  // c(0,:) += a(0,k) b(k,:)
-    ai = _mm256_broadcast_ss(a + 1);
-    c10 = _mm256_fmadd_ps(ai, b0, c10); c11 = _mm256_fmadd_ps(ai, b1, c11);
-    ai = _mm256_broadcast_ss(a + 2);
-    c20 = _mm256_fmadd_ps(ai, b0, c20); c21 = _mm256_fmadd_ps(ai, b1, c21);
-    ai = _mm256_broadcast_ss(a + 3);
-    c30 = _mm256_fmadd_ps(ai, b0, c30); c31 = _mm256_fmadd_ps(ai, b1, c31);
-    ai = _mm256_broadcast_ss(a + 4);
-    c40 = _mm256_fmadd_ps(ai, b0, c40); c41 = _mm256_fmadd_ps(ai, b1, c41);
-    ai = _mm256_broadcast_ss(a + 5);
-    c50 = _mm256_fmadd_ps(ai, b0, c50); c51 = _mm256_fmadd_ps(ai, b1, c51);
-    a += MR;
-    b += NR;
+// Lanes j < cols of the low and high halves of a tile row, for a tile narrower than NR.
+struct ColumnMask {
+  __m256i lo, hi;
+  explicit ColumnMask(Index cols) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    lo = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(cols)), lane);      // j < cols
+    hi = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(cols) - 8), lane);  // 8 + j < cols
   }
-  const __m256 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-  for (Index i = 0; i < MR; ++i) {
-    float* ci = c + i * ldc;
-    __m256 lo = rows[i][0], hi = rows[i][1];
-    if (accumulate) {
-      lo = _mm256_add_ps(_mm256_loadu_ps(ci), lo);
-      hi = _mm256_add_ps(_mm256_loadu_ps(ci + 8), hi);
+};
+
+// The micro-kernel: c[0:R, 0:16] (row stride ldc) = (accumulate ? c : 0) + sum over p < kc of
+// a(:, p) b(p, :), with a(i, p) = a[i a_rs + p a_cs] and b(p, j) = b[p b_rs + j]. The operands are
+// packed panels (a_rs 1, a_cs MR; b_rs NR) or matrices read in place. The tile of c stays in 2R
+// registers; each step along k loads one row of b and broadcasts R values of a. Without kFull
+// only the first `cols` columns (the mask) are read and written.
+template <int R, bool kFull>
+inline void kernel(Index kc, const float* a, Index a_rs, Index a_cs, const float* b, Index b_rs, float* c, Index ldc,
+                   bool accumulate, const ColumnMask& mask) {
+  __m256 acc[R][2];
+  for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  for (Index p = 0; p < kc; ++p) {
+    const __m256 b0 = kFull ? _mm256_loadu_ps(b) : _mm256_maskload_ps(b, mask.lo);
+    const __m256 b1 = kFull ? _mm256_loadu_ps(b + 8) : _mm256_maskload_ps(b + 8, mask.hi);
+    for (int i = 0; i < R; ++i) {
+      const __m256 ai = _mm256_broadcast_ss(a + i * a_rs);
+      acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);  // c(i, :) += a(i, p) b(p, :)
+      acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
     }
-    _mm256_storeu_ps(ci, lo);
-    _mm256_storeu_ps(ci + 8, hi);
+    a += a_cs;
+    b += b_rs;
+  }
+  for (int i = 0; i < R; ++i) {
+    float* ci = c + i * ldc;
+    if (kFull) {
+      if (accumulate) {
+        acc[i][0] = _mm256_add_ps(_mm256_loadu_ps(ci), acc[i][0]);
+        acc[i][1] = _mm256_add_ps(_mm256_loadu_ps(ci + 8), acc[i][1]);
+      }
+      _mm256_storeu_ps(ci, acc[i][0]);
+      _mm256_storeu_ps(ci + 8, acc[i][1]);
+    } else {
+      if (accumulate) {
+        acc[i][0] = _mm256_add_ps(_mm256_maskload_ps(ci, mask.lo), acc[i][0]);
+        acc[i][1] = _mm256_add_ps(_mm256_maskload_ps(ci + 8, mask.hi), acc[i][1]);
+      }
+      _mm256_maskstore_ps(ci, mask.lo, acc[i][0]);
+      _mm256_maskstore_ps(ci + 8, mask.hi, acc[i][1]);
+    }
+  }
+}
+
+// The kernel for a tile of `rows` <= MR rows and `cols` <= NR columns.
+inline void tile(Index rows, Index cols, Index kc, const float* a, Index a_rs, Index a_cs, const float* b, Index b_rs,
+                 float* c, Index ldc, bool accumulate) {
+  const ColumnMask mask(cols);
+  const bool full = cols == NR;
+  switch (rows) {
+#define FASTAE_TILE(R)                                                                       \
+  case R:                                                                                    \
+    if (full) kernel<R, true>(kc, a, a_rs, a_cs, b, b_rs, c, ldc, accumulate, mask);         \
+    else kernel<R, false>(kc, a, a_rs, a_cs, b, b_rs, c, ldc, accumulate, mask);             \
+    return;
+    FASTAE_TILE(6) FASTAE_TILE(5) FASTAE_TILE(4) FASTAE_TILE(3) FASTAE_TILE(2) FASTAE_TILE(1)
+#undef FASTAE_TILE
   }
 }
 
 // Packing buffers, one set per thread, grown once and then reused (no allocation per call).
 struct Buffers {
   std::vector<float, Eigen::aligned_allocator<float>> a, b;
-  float tile[MR * NR] __attribute__((aligned(32)));
 };
 inline Buffers& buffers() {
   thread_local Buffers bufs;
   return bufs;
 }
 
-}  // namespace sgemm_detail
-
-// C[m x n] (row stride ldc) = A[m x k] B[k x n], or C += A B when `accumulate`.
-inline void sgemm(Index m, Index n, Index k, const float* a, Index a_rs, Index a_cs, const float* b, Index b_rs,
-                  Index b_cs, float* c, Index ldc, bool accumulate) {
-  using namespace sgemm_detail;
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0) {
-    if (!accumulate)
-      for (Index i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
-    return;
+// The direct path, for products whose B fits in the L2 cache: no blocking along k, A read in
+// place, B read in place when its rows are contiguous (else packed once, whole, into NR panels). Row tiles are the
+// outer loop, so a tile's rows of A stay in L1 while it runs across all of B.
+inline void sgemm_direct(Index m, Index n, Index k, const View& A, const View& B, float* c, Index ldc, bool accumulate) {
+  const float* b = B.p;
+  Index b_rs = B.rs, panel_stride = NR;  // B(p, j0 + j) = b[p b_rs + j0 + j] in place; panel j0/NR at j0/NR * panel_stride
+  if (B.cs != 1) {
+    Buffers& buf = buffers();
+    buf.b.resize(static_cast<std::size_t>(k * ((n + NR - 1) / NR) * NR));
+    pack_b(B, 0, k, 0, n, buf.b.data());
+    b = buf.b.data();
+    b_rs = NR;
+    panel_stride = NR * k;
   }
-  const View A{a, a_rs, a_cs}, B{b, b_rs, b_cs};
+  for (Index i = 0; i < m; i += MR) {
+    const Index rows = std::min(MR, m - i);
+    for (Index j = 0; j < n; j += NR)
+      tile(rows, std::min(NR, n - j), k, A.p + i * A.rs, A.rs, A.cs, b + (j / NR) * panel_stride, b_rs,
+           c + i * ldc + j, ldc, accumulate);
+  }
+}
+
+// The packed path, for large products: blocks of B (KC x NC) and of A (MC x KC) packed into panels.
+inline void sgemm_packed(Index m, Index n, Index k, const View& A, const View& B, float* c, Index ldc, bool accumulate) {
   Buffers& buf = buffers();
   buf.a.resize(static_cast<std::size_t>(MC * KC));
   buf.b.resize(static_cast<std::size_t>(KC * ((std::min(NC, n) + NR - 1) / NR) * NR));
@@ -146,20 +188,43 @@ inline void sgemm(Index m, Index n, Index k, const float* a, Index a_rs, Index a
             const Index rows = std::min(MR, mc - ir);
             const float* a_panel = buf.a.data() + (ir / MR) * MR * kc;
             float* c_tile = c + (ic + ir) * ldc + jc + jr;
-            if (rows == MR && cols == NR) {
-              kernel_6x16(kc, a_panel, b_panel, c_tile, ldc, acc);
-              continue;
-            }
-            // An edge tile: compute the full 6x16 into a scratch tile, then keep the valid part.
-            kernel_6x16(kc, a_panel, b_panel, buf.tile, NR, false);
-            for (Index i = 0; i < rows; ++i)
-              for (Index j = 0; j < cols; ++j)
-                c_tile[i * ldc + j] = (acc ? c_tile[i * ldc + j] : 0.0f) + buf.tile[i * NR + j];
+            tile(rows, cols, kc, a_panel, 1, MR, b_panel, NR, c_tile, ldc, acc);
           }
         }
       }
     }
   }
+}
+
+}  // namespace sgemm_detail
+
+// Which path. Measured on the workloads' products (benchmarks/bench_gemm.py --training): direct
+// wins where B is small (up to kDirectMaxB, 128 KB: every tabular and mnist-shallow product) and
+// for dz W^T (A row-major, B transposed, packed whole up to kDirectPackedMaxB); packed wins on
+// the larger x W and x^T dz.
+enum class SgemmPath { Auto, Direct, Packed };
+constexpr Index kDirectMaxB = 128 << 10, kDirectPackedMaxB = 4 << 20;
+
+inline SgemmPath choose_path(Index n, Index k, Index a_cs, Index b_cs) {
+  const Index b_bytes = k * n * Index(sizeof(float));
+  if (b_bytes <= kDirectMaxB || (a_cs == 1 && b_cs != 1 && b_bytes <= kDirectPackedMaxB)) return SgemmPath::Direct;
+  return SgemmPath::Packed;
+}
+
+// C[m x n] (row stride ldc) = A[m x k] B[k x n], or C += A B when `accumulate`.
+inline void sgemm(Index m, Index n, Index k, const float* a, Index a_rs, Index a_cs, const float* b, Index b_rs,
+                  Index b_cs, float* c, Index ldc, bool accumulate, SgemmPath path = SgemmPath::Auto) {
+  using namespace sgemm_detail;
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate)
+      for (Index i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    return;
+  }
+  const View A{a, a_rs, a_cs}, B{b, b_rs, b_cs};
+  if (path == SgemmPath::Auto) path = choose_path(n, k, a_cs, b_cs);
+  if (path == SgemmPath::Direct) sgemm_direct(m, n, k, A, B, c, ldc, accumulate);
+  else sgemm_packed(m, n, k, A, B, c, ldc, accumulate);
 }
 
 }  // namespace fastae
