@@ -16,12 +16,12 @@ const char* activation_name(Activation act);
 constexpr double kLeakySlope = 0.01;  // leaky_relu: f(z) = z for z > 0, 0.01 z otherwise
 constexpr double kEluAlpha = 1.0;     // elu: f(z) = z for z > 0, alpha (e^z - 1) otherwise
 
-// Overflow-safe logistic, 1/(1+e) for z >= 0 and e/(1+e) otherwise with e = exp(-|z|), written
-// as exp(min(z,0)) / (1 + exp(-|z|)) so that it vectorises (Eigen 3.4's select() is scalar only).
+// The logistic 1 / (1 + exp(-z)) with one exp: far below zero exp(-z) is inf and the result 0,
+// far above it exp(-z) is 0 and the result 1, so it needs no branch and vectorises.
 template <class Derived>
 inline auto sigmoid_of(const Eigen::ArrayBase<Derived>& z) {
   using S = typename Derived::Scalar;
-  return z.min(S(0)).exp() / (S(1) + (-z.abs()).exp());
+  return (S(1) + (-z).exp()).inverse();
 }
 
 // row = f(row), in place; `row` is an Eigen array expression that can be assigned to.

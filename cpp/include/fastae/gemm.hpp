@@ -51,11 +51,40 @@ inline void pack_a(const View& a, Index i0, Index mc, Index p0, Index kc, float*
   }
 }
 
+// r[0..8) = the transpose of the 8x8 block whose rows are r[0..8) (the usual unpack/shuffle/permute).
+inline void transpose_8x8(__m256 r[8]) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+    r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+  }
+}
+
 // Packs B[p0:p0+kc, j0:j0+nc] into panels of NR columns: for each k, NR consecutive values.
 inline void pack_b(const View& b, Index p0, Index kc, Index j0, Index nc, float* out) {
   for (Index jr = 0; jr < nc; jr += NR) {
     const Index cols = std::min(NR, nc - jr);
-    for (Index p = 0; p < kc; ++p) {
+    Index p = 0;
+    if (b.rs == 1 && cols == NR) {  // B transposed (B(p, j) = b[p + j cs]): 8x8 blocks, transposed in registers
+      for (; p + 8 <= kc; p += 8, out += 8 * NR)
+        for (Index half = 0; half < NR; half += 8) {
+          __m256 r[8];
+          for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(b.p + (p0 + p) + (j0 + jr + half + j) * b.cs);
+          transpose_8x8(r);  // r[q] = B(p + q, half .. half + 8)
+          for (int q = 0; q < 8; ++q) _mm256_store_ps(out + q * NR + half, r[q]);
+        }
+    }
+    for (; p < kc; ++p) {
       const float* row = b.p + (p0 + p) * b.rs + (j0 + jr) * b.cs;
       if (b.cs == 1 && cols == NR) {
         _mm256_store_ps(out, _mm256_loadu_ps(row));

@@ -42,10 +42,10 @@ void output_loss(Loss loss, Activation out_act, RowMap<S> z, const ConstRowMap<S
     auto tmp = scratch.row(r).array();
     const auto yr = y.row(r).array();
     if (loss == Loss::Bce) {  // out_act is sigmoid, checked at construction
-      tmp = (-zr.abs()).exp();  // e = exp(-|z|)
-      // dl/dz = sigmoid(z) - y, with sigmoid(z) = exp(min(z,0)) / (1 + e)
-      if (dz) dz->row(r).array() = (zr.min(S(0)).exp() / (S(1) + tmp) - yr) * inv_count;
-      tmp = zr.max(S(0)) - zr * yr + tmp.log1p();  // l = max(z,0) - z y + log1p(e)
+      // One exp per element: E = exp(-z) (inf or 0 far out, where both uses below stay exact).
+      tmp = (-zr).exp();
+      if (dz) dz->row(r).array() = ((S(1) + tmp).inverse() - yr) * inv_count;  // dl/dz = sigmoid(z) - y = 1/(1+E) - y
+      tmp = zr.max(S(0)) - zr * yr + tmp.min(tmp.inverse()).log1p();  // l = max(z,0) - z y + log1p(e), e = exp(-|z|) = min(E, 1/E)
       row_loss[r] = sum_in_double(scratch.row(r).data(), cols);
       continue;
     }

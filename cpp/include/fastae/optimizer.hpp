@@ -89,9 +89,6 @@ class Optimizer {
   void update_range(Vector<S>& params, Vector<S>& grad, Index lo, Index n_hi, S grad_scale) {
     const OptimizerConfig& c = config_;
     const S lr = S(c.lr), wd = S(c.weight_decay), eps = S(c.eps);
-    // Scalars that depend on the step count are computed in double, as torch does in Python.
-    const double bias1 = 1.0 - std::pow(c.beta1, static_cast<double>(steps_));
-    const double bias2_sqrt = std::sqrt(1.0 - std::pow(c.beta2, static_cast<double>(steps_)));
     const bool first = steps_ == 1;
     const Index n = n_hi - lo;
     auto p = params.segment(lo, n).array();
@@ -146,29 +143,46 @@ class Optimizer {
         break;
       }
       case OptimizerKind::Adam:
-      case OptimizerKind::AdamW: {
-        auto m = slots_[0].segment(lo, n).array();
-        auto v = slots_[1].segment(lo, n).array();
-        if (c.kind == OptimizerKind::AdamW) p *= S(1.0 - c.lr * c.weight_decay);  // decoupled: p = p (1 - lr wd)
-        else if (wd != S(0)) g += wd * p;                                         // coupled: g = g + wd p
-        const S w1 = S(1.0 - c.beta1);  // m = lerp(m, g, 1 - beta1), torch's form of lerp for each side of 0.5
-        if (w1 < S(0.5)) m += w1 * (g - m);
-        else m = g - (g - m) * (S(1) - w1);
-        v = S(c.beta2) * v + S(1.0 - c.beta2) * g * g;                      // v = beta2 v + (1 - beta2) g^2
-        const S step_size = S(c.lr / bias1);                                // lr / (1 - beta1^t)
-        if (c.amsgrad) {
-          auto v_max = slots_[2].segment(lo, n).array();
-          v_max = v_max.max(v);                                             // vmax = max(vmax, v)
-          p -= step_size * (m / (v_max.sqrt() / S(bias2_sqrt) + eps));
-        } else {
-          p -= step_size * (m / (v.sqrt() / S(bias2_sqrt) + eps));          // m / (sqrt(v)/sqrt(1-beta2^t) + eps)
-        }
+      case OptimizerKind::AdamW:
+        if (c.amsgrad) adam_range<true>(params.data(), grad.data(), lo, n_hi);
+        else adam_range<false>(params.data(), grad.data(), lo, n_hi);
         break;
-      }
     }
   }
 
  private:
+  // Adam and AdamW on [lo, hi) in one pass (torch's order of operations; one loop, so that the
+  // square root and the divisions, which bound it, overlap with the loads and stores). Scalars
+  // that depend on the step count are computed in double, as torch does in Python.
+  template <bool kAmsgrad>
+  void adam_range(S* __restrict p, S* __restrict g, Index lo, Index hi) {
+    const OptimizerConfig& c = config_;
+    const double bias1 = 1.0 - std::pow(c.beta1, static_cast<double>(steps_));
+    const S step_size = S(c.lr / bias1);                                                  // lr / (1 - beta1^t)
+    const S bias2_sqrt = S(std::sqrt(1.0 - std::pow(c.beta2, static_cast<double>(steps_))));  // sqrt(1 - beta2^t)
+    const S decay = S(1.0 - c.lr * c.weight_decay), wd = S(c.weight_decay), eps = S(c.eps);
+    const S beta2 = S(c.beta2), w2 = S(1.0 - c.beta2), w1 = S(1.0 - c.beta1);
+    const bool decoupled = c.kind == OptimizerKind::AdamW, coupled = !decoupled && wd != S(0);
+    S* __restrict m = slots_[0].data();
+    S* __restrict v = slots_[1].data();
+    S* __restrict v_max = kAmsgrad ? slots_[2].data() : nullptr;
+    if (decoupled)
+      for (Index i = lo; i < hi; ++i) p[i] *= decay;  // decoupled decay: p = p (1 - lr wd)
+    else if (coupled)
+      for (Index i = lo; i < hi; ++i) g[i] += wd * p[i];  // coupled: g = g + wd p
+    const bool low = w1 < S(0.5);  // m = lerp(m, g, 1 - beta1), torch's form of lerp for each side of 0.5
+    for (Index i = lo; i < hi; ++i) {
+      const S gi = g[i];
+      const S mi = low ? m[i] + w1 * (gi - m[i]) : gi - (gi - m[i]) * (S(1) - w1);
+      const S vi = beta2 * v[i] + w2 * gi * gi;  // v = beta2 v + (1 - beta2) g^2
+      m[i] = mi;
+      v[i] = vi;
+      S v_used = vi;
+      if constexpr (kAmsgrad) v_used = v_max[i] = std::max(v_max[i], vi);  // vmax = max(vmax, v)
+      p[i] -= step_size * (mi / (std::sqrt(v_used) / bias2_sqrt + eps));  // m / (sqrt(v)/sqrt(1-beta2^t) + eps)
+    }
+  }
+
   OptimizerConfig config_;
   std::vector<Vector<S>> slots_;
   std::int64_t steps_ = 0;
