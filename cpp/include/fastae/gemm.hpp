@@ -22,6 +22,8 @@ namespace sgemm_detail {
 
 constexpr Index MR = 6, NR = 16;        // micro-kernel tile
 constexpr Index KC = 256, MC = 96, NC = 2048;  // cache blocking (k depth, A rows, B columns)
+// The direct path reads B in place up to kDirectMaxB bytes and packs it whole up to kDirectPackedMaxB.
+constexpr Index kDirectMaxB = 128 << 10, kDirectPackedMaxB = 4 << 20;
 
 // Element (i, j) of a strided matrix view is p[i * rs + j * cs].
 struct View {
@@ -180,7 +182,7 @@ inline Buffers& buffers() {
 inline void sgemm_direct(Index m, Index n, Index k, const View& A, const View& B, float* c, Index ldc, bool accumulate) {
   const float* b = B.p;
   Index b_rs = B.rs, panel_stride = NR;  // B(p, j0 + j) = b[p b_rs + j0 + j] in place; panel j0/NR at j0/NR * panel_stride
-  if (B.cs != 1) {
+  if (B.cs != 1 || k * n * Index(sizeof(float)) > kDirectMaxB) {
     Buffers& buf = buffers();
     buf.b.resize(static_cast<std::size_t>(k * ((n + NR - 1) / NR) * NR));
     pack_b(B, 0, k, 0, n, buf.b.data());
@@ -188,11 +190,15 @@ inline void sgemm_direct(Index m, Index n, Index k, const View& A, const View& B
     b_rs = NR;
     panel_stride = NR * k;
   }
-  for (Index i = 0; i < m; i += MR) {
-    const Index rows = std::min(MR, m - i);
-    for (Index j = 0; j < n; j += NR)
-      tile(rows, std::min(NR, n - j), k, A.p + i * A.rs, A.rs, A.cs, b + (j / NR) * panel_stride, b_rs,
-           c + i * ldc + j, ldc, accumulate);
+  for (Index pc = 0; pc < k; pc += KC) {  // blocks along k, so that a block of B stays in L2
+    const Index kc = std::min(KC, k - pc);
+    const bool acc = accumulate || pc > 0;
+    for (Index i = 0; i < m; i += MR) {
+      const Index rows = std::min(MR, m - i);
+      for (Index j = 0; j < n; j += NR)
+        tile(rows, std::min(NR, n - j), kc, A.p + i * A.rs + pc * A.cs, A.rs, A.cs,
+             b + (j / NR) * panel_stride + pc * b_rs, b_rs, c + i * ldc + j, ldc, acc);
+    }
   }
 }
 
@@ -232,11 +238,11 @@ inline void sgemm_packed(Index m, Index n, Index k, const View& A, const View& B
 // for dz W^T (A row-major, B transposed, packed whole up to kDirectPackedMaxB); packed wins on
 // the larger x W and x^T dz.
 enum class SgemmPath { Auto, Direct, Packed };
-constexpr Index kDirectMaxB = 128 << 10, kDirectPackedMaxB = 4 << 20;
 
-inline SgemmPath choose_path(Index n, Index k, Index a_cs, Index b_cs) {
+inline SgemmPath choose_path(Index n, Index k, Index a_cs) {
+  using sgemm_detail::kDirectMaxB, sgemm_detail::kDirectPackedMaxB;
   const Index b_bytes = k * n * Index(sizeof(float));
-  if (b_bytes <= kDirectMaxB || (a_cs == 1 && b_cs != 1 && b_bytes <= kDirectPackedMaxB)) return SgemmPath::Direct;
+  if (b_bytes <= kDirectMaxB || (a_cs == 1 && b_bytes <= kDirectPackedMaxB)) return SgemmPath::Direct;
   return SgemmPath::Packed;
 }
 
@@ -251,7 +257,7 @@ inline void sgemm(Index m, Index n, Index k, const float* a, Index a_rs, Index a
     return;
   }
   const View A{a, a_rs, a_cs}, B{b, b_rs, b_cs};
-  if (path == SgemmPath::Auto) path = choose_path(n, k, a_cs, b_cs);
+  if (path == SgemmPath::Auto) path = choose_path(n, k, a_cs);
   if (path == SgemmPath::Direct) sgemm_direct(m, n, k, A, B, c, ldc, accumulate);
   else sgemm_packed(m, n, k, A, B, c, ldc, accumulate);
 }
