@@ -44,6 +44,46 @@ def test_non_finite_after_conversion_is_rejected():
         Autoencoder(epochs=1, loss="mse").fit(X)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("method", ["encode", "reconstruct", "decode"])
+def test_inference_rejects_non_finite_values_with_their_position(method, bad, dtype):
+    """Inference finds a NaN or infinity from the first product instead of scanning X first; the
+    error is the same, at 1 and 2 threads and in any row of a 600-row (3-chunk) input."""
+    for n_threads in (1, 2):
+        model = Autoencoder(latent_dim=3, hidden=(5,), epochs=1, dtype=dtype, n_threads=n_threads,
+                            random_state=0).fit(make_data(30, 8))
+        X = make_data(600, 3 if method == "decode" else 8)
+        X[517, 1] = bad
+        name = "Z" if method == "decode" else "X"
+        with pytest.raises(ValueError, match=rf"{name}: contains NaN or infinity \(first at row 517, column 1"):
+            getattr(model, method)(X)
+
+
+def test_inference_rejects_an_infinity_that_relu_would_hide():
+    """-inf times weights that are all negative is +inf in x W, but relu(-inf) = 0 after the other
+    sign: the check looks at x W before the activation, so either sign is caught."""
+    model = Autoencoder(latent_dim=3, hidden=(5,), epochs=1, random_state=0).fit(make_data(30, 8))
+    weights = model.get_weights()
+    for sign in (1.0, -1.0):
+        weights[0][2] = sign * np.abs(weights[0][2])  # every weight out of feature 2 has this sign
+        model.set_weights(weights)
+        for bad in (np.inf, -np.inf):
+            X = make_data(4, 8)
+            X[1, 2] = bad
+            with pytest.raises(ValueError, match=r"row 1, column 2"):
+                model.encode(X)
+
+
+def test_inference_overflow_inside_the_network_is_not_an_input_error():
+    """Finite input that overflows in the first product is returned as computed, as before the
+    check moved into the product."""
+    model = Autoencoder(latent_dim=3, hidden=(5,), epochs=1, random_state=0).fit(make_data(30, 8))
+    X = np.full((2, 8), 3e38, dtype=np.float32)  # finite, but x W overflows float32
+    Z = model.encode(X)
+    assert Z.shape == (2, 3) and not np.all(np.isfinite(Z))
+
+
 def test_wrong_number_of_features_after_fit(fitted):
     for method in (fitted.encode, fitted.reconstruct, fitted.reconstruction_error, fitted.evaluate, fitted.partial_fit):
         with pytest.raises(ValueError, match="X has 7 features, but Autoencoder is expecting 8 features"):

@@ -118,11 +118,14 @@ void bind_model_for(py::module_& m, const char* name) {
       .def(
           "apply",
           [](const M& self, const ConstRowRef<S>& x, Index first, Index last, RowRef<S> out, int n_threads) {
-            self.network.apply(as_map<S>(x), first, last, RowMap<S>(out.data(), out.rows(), out.cols(), Eigen::OuterStride<>(out.outerStride())),
-                               n_threads);
+            return self.network.apply(as_map<S>(x), first, last,
+                                      RowMap<S>(out.data(), out.rows(), out.cols(), Eigen::OuterStride<>(out.outerStride())),
+                                      n_threads);
           },
           py::arg("X").noconvert(), py::arg("first"), py::arg("last"), py::arg("out").noconvert(), py::arg("n_threads"),
-          py::call_guard<py::gil_scoped_release>(), "out = layers [first, last) applied to X")
+          py::call_guard<py::gil_scoped_release>(),
+          "out = layers [first, last) applied to X; returns True if X @ W of the first layer had a NaN or an "
+          "infinity (as any NaN or infinity in X causes)")
       .def(
           "row_losses",
           [](const M& self, const ConstRowRef<S>& x, Eigen::Ref<Eigen::VectorXd> out, int n_threads) {

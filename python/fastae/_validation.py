@@ -88,10 +88,12 @@ def check_dtype(value: Any) -> type:
 
 
 def as_matrix(X: Any, name: str, dtype: type, n_features: Optional[int] = None,
-              n_threads: int = 1) -> Tuple[np.ndarray, float, float]:
+              n_threads: int = 1, scan: bool = True) -> Tuple[np.ndarray, float, float]:
     """X as a C-contiguous 2-D array of ``dtype`` with finite values, and its (min, max).
 
     An array that already is one is returned as it is (no copy); anything else is converted once.
+    With ``scan=False`` the values are not read (min and max are NaN): for callers that detect a
+    NaN or infinity another way and then call again with the scan to report it.
     """
     if X is None or isinstance(X, (str, bytes)):
         raise TypeError(f"{name}: expected a 2-D array of numbers, got {type(X).__name__}")
@@ -120,6 +122,8 @@ def as_matrix(X: Any, name: str, dtype: type, n_features: Optional[int] = None,
     if arr.dtype != dtype or not arr.flags.c_contiguous:
         with np.errstate(over="ignore"):  # an overflow shows up as inf, reported below
             arr = np.ascontiguousarray(arr, dtype=dtype)
+    if not scan:
+        return arr, float("nan"), float("nan")
     bad_row, bad_col, low, high = _core.scan(arr, n_threads)
     if bad_row >= 0:
         value = original[bad_row, bad_col]

@@ -404,13 +404,13 @@ class Autoencoder:
     def _threads(self) -> int:
         return _default_threads() if self.n_threads is None else check_int("n_threads", self.n_threads)
 
-    def _input(self, X: Any, name: str, what: str, first_layer: int = 0) -> np.ndarray:
+    def _input(self, X: Any, name: str, what: str, first_layer: int = 0, scan: bool = True) -> np.ndarray:
         """X checked as the input of layer `first_layer` for the fitted model's method `what`, as an
-        array C++ can use in place."""
+        array C++ can use in place (its values are checked too unless `scan` is false)."""
         self._require_built(what)
         if first_layer == 0:
             self._check_feature_names(_feature_names(X), what)
-        return as_matrix(X, name, self._dtype(), self._model.layers[first_layer][0], self._threads())[0]
+        return as_matrix(X, name, self._dtype(), self._model.layers[first_layer][0], self._threads(), scan)[0]
 
     def _set_feature_names(self, names: Optional[np.ndarray]) -> None:
         if names is not None:
@@ -431,9 +431,18 @@ class Autoencoder:
             raise ValueError(f"{what}: The feature names should match those that were passed during fit. "
                              f"Fitted with {list(fitted)[:5]}..., got {list(names)[:5]}...")
 
-    def _apply(self, X: np.ndarray, first: int, last: int) -> np.ndarray:
-        out = np.empty((X.shape[0], self._model.layers[last - 1][1]), dtype=self._dtype())
-        self._model.apply(X, first, last, out, self._threads())
+    def _apply(self, X: Any, name: str, what: str, part: str) -> np.ndarray:
+        """The encoder, the decoder or both ("all") applied to X. X is not scanned for NaN or
+        infinity beforehand (a pass over memory as long as the product): C++ reports any in the
+        first product, and only then is X scanned, to raise the error that names the first one (if
+        it finds none, the network itself overflowed, and the result is returned as it is)."""
+        self._require_built(what)  # before reading the layers
+        n_layers, n_encoder = len(self._model.layers), self.n_encoder_layers_
+        first, last = {"encoder": (0, n_encoder), "decoder": (n_encoder, n_layers), "all": (0, n_layers)}[part]
+        arr = self._input(X, name, what, first, scan=False)
+        out = np.empty((arr.shape[0], self._model.layers[last - 1][1]), dtype=self._dtype())
+        if self._model.apply(arr, first, last, out, self._threads()):
+            as_matrix(X, name, self._dtype(), n_threads=self._threads())
         return out
 
     def _dtype(self) -> type:
@@ -441,19 +450,15 @@ class Autoencoder:
 
     def encode(self, X: Any) -> np.ndarray:
         """The codes, shape (n_samples, latent_dim)."""
-        X = self._input(X, "X", "encode")
-        return self._apply(X, 0, self.n_encoder_layers_)
+        return self._apply(X, "X", "encode", "encoder")
 
     def decode(self, Z: Any) -> np.ndarray:
         """Reconstructions from codes, shape (n_samples, n_features), after the output activation."""
-        self._require_built("decode")  # before reading the encoder's depth
-        Z = self._input(Z, "Z", "decode", self.n_encoder_layers_)
-        return self._apply(Z, self.n_encoder_layers_, len(self._model.layers))
+        return self._apply(Z, "Z", "decode", "decoder")
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """decode(encode(X)) in one pass, shape (n_samples, n_features)."""
-        X = self._input(X, "X", "reconstruct")
-        return self._apply(X, 0, len(self._model.layers))
+        return self._apply(X, "X", "reconstruct", "all")
 
     transform = encode
     inverse_transform = decode

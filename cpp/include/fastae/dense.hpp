@@ -48,11 +48,14 @@ void product(const A& a, bool transpose_a, const B& b, bool transpose_b, C&& c, 
   else c.noalias() = a * b;
 }
 
-// z = x W + b, then a = f(z) in the same pass over z unless `activate` is false.
+// z = x W + b, then a = f(z) in the same pass over z unless `activate` is false. When
+// `non_finite` is given it is set if some z = x W is NaN or infinite, before the activation can
+// hide it (relu(-inf) = 0): a NaN or infinity in a row of x makes every z of that row one.
 template <class S, class X>
 void dense_forward(const X& x, const ConstRowMap<S>& W, const ConstRowVectorMap<S>& b, RowMap<S> z, Activation act,
-                   bool activate) {
+                   bool activate, bool* non_finite = nullptr) {
   product<S>(x, false, W, false, z);  // z = x W
+  if (non_finite && !z.allFinite()) *non_finite = true;
   bias_activate(z, b, activate ? act : Activation::Linear);
 }
 

@@ -190,8 +190,9 @@ inline void sgemm_direct(Index m, Index n, Index k, const View& A, const View& B
     b_rs = NR;
     panel_stride = NR * k;
   }
-  for (Index pc = 0; pc < k; pc += KC) {  // blocks along k, so that a block of B stays in L2
-    const Index kc = std::min(KC, k - pc);
+  const Index k_block = k * n * Index(sizeof(float)) > kDirectMaxB ? KC : k;  // a large B in blocks that stay in L2
+  for (Index pc = 0; pc < k; pc += k_block) {
+    const Index kc = std::min(k_block, k - pc);
     const bool acc = accumulate || pc > 0;
     for (Index i = 0; i < m; i += MR) {
       const Index rows = std::min(MR, m - i);

@@ -3,6 +3,7 @@
 // that several threads can run forward and backward on their own rows of the same buffers.
 #pragma once
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -125,22 +126,28 @@ class Network {
     }
   }
 
-  // out = layers [first, last) applied to x, in chunks of rows split across threads.
-  void apply(const ConstRowMap<S>& x, Index first, Index last, RowMap<S> out, int n_threads) const {
+  // out = layers [first, last) applied to x, in chunks of rows split across threads. Returns true
+  // if x W of the first layer had a NaN or an infinity, which every NaN or infinity in x causes
+  // (so x need not be scanned first; the caller looks for the culprit only then).
+  bool apply(const ConstRowMap<S>& x, Index first, Index last, RowMap<S> out, int n_threads) const {
     check_range(first, last);
     if (x.cols() != layers_[static_cast<std::size_t>(first)].in) throw std::invalid_argument("X: wrong number of columns");
     if (out.rows() != x.rows() || out.cols() != layers_[static_cast<std::size_t>(last - 1)].out)
       throw std::invalid_argument("out: wrong shape");
-    for_chunks(x.rows(), n_threads, [&](Workspace<S>& ws, Index lo, Index rows) {
-      forward_rows(middle_rows(x, lo, rows), first, last, ws, 0, true);
+    std::vector<char> non_finite(static_cast<std::size_t>(std::max(n_threads, 1)), 0);
+    for_chunks(x.rows(), n_threads, [&](Workspace<S>& ws, Index lo, Index rows, int t) {
+      bool bad = false;
+      forward_rows(middle_rows(x, lo, rows), first, last, ws, 0, true, &bad);
+      if (bad) non_finite[static_cast<std::size_t>(t)] = 1;
       out.middleRows(lo, rows) = slice(ws.outputs[static_cast<std::size_t>(last - 1)], 0, rows);
     });
+    return std::find(non_finite.begin(), non_finite.end(), 1) != non_finite.end();
   }
 
   // row_loss[i] = sum over features of the loss of reconstructing row i of x.
   void row_losses(const ConstRowMap<S>& x, double* row_loss, int n_threads) const {
     if (x.cols() != n_inputs()) throw std::invalid_argument("X: wrong number of columns");
-    for_chunks(x.rows(), n_threads, [&](Workspace<S>& ws, Index lo, Index rows) {
+    for_chunks(x.rows(), n_threads, [&](Workspace<S>& ws, Index lo, Index rows, int) {
       const ConstRowMap<S> x_rows = middle_rows(x, lo, rows);
       forward_rows(x_rows, 0, n_layers(), ws, 0, false);
       output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), 0, rows), x_rows, row_loss + lo, nullptr,
@@ -164,22 +171,22 @@ class Network {
 
   // Runs x through layers [first, last), writing each layer's output into rows [lo, lo + x.rows())
   // of the workspace; the last activation is applied unless `activate_last` is false (the output
-  // head applies it with the loss).
+  // head applies it with the loss). `non_finite`: see dense_forward (first layer only).
   void forward_rows(const ConstRowMap<S>& x, Index first, Index last, Workspace<S>& ws, Index lo,
-                    bool activate_last) const {
+                    bool activate_last, bool* non_finite = nullptr) const {
     const Index rows = x.rows();
     for (Index l = first; l < last; ++l) {
       const bool activate = activate_last || l != last - 1;
       const Activation act = layers_[static_cast<std::size_t>(l)].activation;
       RowMap<S> z = slice(ws.outputs[static_cast<std::size_t>(l)], lo, rows);
       if (l == first)
-        dense_forward<S>(x, weight(l), bias(l), z, act, activate);
+        dense_forward<S>(x, weight(l), bias(l), z, act, activate, non_finite);
       else
         dense_forward<S>(slice(ws.outputs[static_cast<std::size_t>(l - 1)], lo, rows), weight(l), bias(l), z, act, activate);
     }
   }
 
-  // body(workspace, first_row, rows) for chunks of kChunkRows rows; each thread takes a
+  // body(workspace, first_row, rows, thread) for chunks of kChunkRows rows; each thread takes a
   // contiguous run of chunks and has its own workspace.
   template <class Body>
   void for_chunks(Index n_rows, int n_threads, Body&& body) const {
@@ -193,7 +200,7 @@ class Network {
       ws.reserve(layers_, kChunkRows);
       for (Index c = c_lo; c < c_hi; ++c) {
         const Index lo = c * kChunkRows;
-        body(ws, lo, std::min(kChunkRows, n_rows - lo));
+        body(ws, lo, std::min(kChunkRows, n_rows - lo), t);
       }
     });
   }
