@@ -59,14 +59,4 @@ void dense_forward(const X& x, const ConstRowMap<S>& W, const ConstRowVectorMap<
   bias_activate(z, b, activate ? act : Activation::Linear);
 }
 
-// Given dz = dL/dz for this layer's rows: gW = x^T dz, gb = sum over rows of dz, and, when dx is
-// wanted (not for the first layer), dx = dz W^T.
-template <class S, class X, class DZ>
-void dense_backward(const X& x, const ConstRowMap<S>& W, const DZ& dz, RowMap<S> gW, RowVectorMap<S> gb,
-                    RowMap<S>* dx) {
-  product<S>(x, true, dz, false, gW);            // dL/dW = x^T dL/dz
-  gb = dz.colwise().sum();                       // dL/db = sum_rows dL/dz
-  if (dx) product<S>(dz, false, W, true, *dx);   // dL/dx = dL/dz W^T
-}
-
 }  // namespace fastae

@@ -15,25 +15,25 @@
 
 namespace fastae {
 
-// Buffers for `capacity` rows: each layer's output, two gradient buffers used in turn, per-row losses.
+// Buffers for `capacity` rows: each layer's output and dL/dz, a scratch row block, per-row losses.
 template <class S>
 struct Workspace {
   Index capacity = 0;
   std::vector<RowMatrix<S>> outputs;  // outputs[l] = a_l, [capacity, out_l]
-  RowMatrix<S> delta_a, delta_b;      // dL/dz of the current layer and of the one below
+  std::vector<RowMatrix<S>> deltas;   // deltas[l] = dL/dz_l, [capacity, out_l]
+  RowMatrix<S> scratch;               // [capacity, out of the last layer]: elementwise losses
   RowMatrix<S> batch;                 // the gathered input rows when shuffling
   std::vector<double> row_loss;
 
   void reserve(const std::vector<LayerShape>& layers, Index rows) {
     if (rows <= capacity) return;
-    Index widest = 0;
     outputs.resize(layers.size());
+    deltas.resize(layers.size());
     for (std::size_t l = 0; l < layers.size(); ++l) {
       outputs[l].resize(rows, layers[l].out);
-      widest = std::max(widest, std::max(layers[l].in, layers[l].out));
+      deltas[l].resize(rows, layers[l].out);
     }
-    delta_a.resize(rows, widest);
-    delta_b.resize(rows, widest);
+    scratch.resize(rows, layers.back().out);
     batch.resize(rows, layers.front().in);
     row_loss.assign(static_cast<std::size_t>(rows), 0.0);
     capacity = rows;
@@ -93,37 +93,44 @@ class Network {
     return RowVectorMap<S>(flat + s.bias_offset, s.out);
   }
 
-  // Training pass over rows [lo, hi) of a batch of `batch_rows` rows whose input is x (all batch
-  // rows). Writes this slice's gradient into `grad` (a flat vector shaped like the parameters)
-  // and its per-row loss sums into ws.row_loss[lo..hi).
-  void train_slice(const ConstRowMap<S>& x, Workspace<S>& ws, Index lo, Index hi, Index batch_rows, S* grad) const {
+  // Training, first half: forward and backward over rows [lo, hi) of a batch of `batch_rows` rows
+  // whose input is x (all batch rows). Leaves each layer's output and dL/dz for these rows in the
+  // workspace, and their per-row loss sums in ws.row_loss[lo..hi). Threads run it on their own rows.
+  void backward_rows(const ConstRowMap<S>& x, Workspace<S>& ws, Index lo, Index hi, Index batch_rows) const {
     const Index rows = hi - lo;
-    if (rows <= 0) {
-      Eigen::Map<Vector<S>>(grad, n_params()).setZero();
-      return;
-    }
+    if (rows <= 0) return;
     const Index L = n_layers();
     const ConstRowMap<S> x_rows = middle_rows(x, lo, rows);
     forward_rows(x_rows, 0, L, ws, lo, false);  // the output head applies the last activation with the loss
-    RowMap<S> delta = slice(ws.delta_a, lo, rows, n_outputs());
+    RowMap<S> delta = slice(ws.deltas.back(), lo, rows);
     const S inv_count = S(1.0 / (static_cast<double>(batch_rows) * static_cast<double>(n_outputs())));
     output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), lo, rows), x_rows, ws.row_loss.data() + lo,
-                   &delta, slice(ws.delta_b, lo, rows, n_outputs()), inv_count);
-    RowMatrix<S>* current = &ws.delta_a;
-    RowMatrix<S>* below = &ws.delta_b;
-    for (Index l = L - 1; l >= 0; --l) {
-      const LayerShape& s = layers_[static_cast<std::size_t>(l)];
-      const RowMap<S> dz = slice(*current, lo, rows, s.out);
-      if (l == 0) {  // no gradient with respect to the input
-        dense_backward<S>(x_rows, weight(l), dz, weight_in(grad, l), bias_in(grad, l), nullptr);
-        break;
-      }
-      const RowMap<S> a_below = slice(ws.outputs[static_cast<std::size_t>(l - 1)], lo, rows);
-      RowMap<S> dx = slice(*below, lo, rows, s.in);
-      dense_backward<S>(a_below, weight(l), dz, weight_in(grad, l), bias_in(grad, l), &dx);
-      multiply_by_derivative(dx, a_below, layers_[static_cast<std::size_t>(l - 1)].activation);  // dL/dz = dL/da f'(z)
-      std::swap(current, below);
+                   &delta, slice(ws.scratch, lo, rows), inv_count);
+    for (Index l = L - 1; l >= 1; --l) {  // no gradient with respect to the input
+      const std::size_t below = static_cast<std::size_t>(l - 1);
+      RowMap<S> dx = slice(ws.deltas[below], lo, rows);
+      product<S>(slice(ws.deltas[static_cast<std::size_t>(l)], lo, rows), false, weight(l), true, dx);  // dL/da = dL/dz W^T
+      multiply_by_derivative(dx, slice(ws.outputs[below], lo, rows), layers_[below].activation);  // dL/dz = dL/da f'(z)
     }
+  }
+
+  // Training, second half, after backward_rows on every row: the gradient of layer l's weight rows
+  // [in_lo, in_hi) and bias entries [b_lo, b_hi), over all `batch_rows` rows, into the flat
+  // `grad`: dL/dW = a^T dL/dz and dL/db = the column sums of dL/dz, a being the layer's input.
+  // Threads each take their own rows of every W, so each gradient is one product over the whole
+  // batch: no per-thread copies of the gradient to add up.
+  void layer_gradient(const ConstRowMap<S>& x, Workspace<S>& ws, Index l, Index batch_rows, Index in_lo, Index in_hi,
+                      Index b_lo, Index b_hi, S* grad) const {
+    const LayerShape& s = layers_[static_cast<std::size_t>(l)];
+    const RowMap<S> dz = slice(ws.deltas[static_cast<std::size_t>(l)], 0, batch_rows);
+    if (in_hi > in_lo) {
+      const RowMatrix<S>* below = l > 0 ? &ws.outputs[static_cast<std::size_t>(l - 1)] : nullptr;
+      const ConstRowMap<S> a(below ? below->data() + in_lo : x.data() + in_lo, batch_rows, in_hi - in_lo,
+                             Eigen::OuterStride<>(below ? below->cols() : x.outerStride()));
+      RowMap<S> gW(grad + s.weight_offset + in_lo * s.out, in_hi - in_lo, s.out, Eigen::OuterStride<>(s.out));
+      product<S>(a, true, dz, false, gW);  // dL/dW[in_lo:in_hi, :] = a[:, in_lo:in_hi]^T dL/dz
+    }
+    if (b_hi > b_lo) bias_in(grad, l).segment(b_lo, b_hi - b_lo) = dz.middleCols(b_lo, b_hi - b_lo).colwise().sum();
   }
 
   // out = layers [first, last) applied to x, in chunks of rows split across threads. Returns true
@@ -151,18 +158,16 @@ class Network {
       const ConstRowMap<S> x_rows = middle_rows(x, lo, rows);
       forward_rows(x_rows, 0, n_layers(), ws, 0, false);
       output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), 0, rows), x_rows, row_loss + lo, nullptr,
-                     slice(ws.delta_a, 0, rows, n_outputs()), S(1));
+                     slice(ws.scratch, 0, rows), S(1));
     });
   }
 
  private:
   static constexpr Index kChunkRows = 256;
 
-  // Rows [lo, lo + rows) and the first `cols` columns of m. The row stride stays m's width, so
-  // threads working on different rows never overlap, whatever layer each is on.
-  static RowMap<S> slice(RowMatrix<S>& m, Index lo, Index rows, Index cols = -1) {
-    if (cols < 0) cols = m.cols();
-    return RowMap<S>(m.data() + lo * m.cols(), rows, cols, Eigen::OuterStride<>(m.cols()));
+  // Rows [lo, lo + rows) of m: threads working on different rows never overlap.
+  static RowMap<S> slice(RowMatrix<S>& m, Index lo, Index rows) {
+    return RowMap<S>(m.data() + lo * m.cols(), rows, m.cols(), Eigen::OuterStride<>(m.cols()));
   }
 
   void check_range(Index first, Index last) const {

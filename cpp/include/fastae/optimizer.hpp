@@ -66,7 +66,13 @@ class Optimizer {
   // One step is split so that threads can each update their own range of the parameters:
   // begin_step() once; clip_range() on each range (clip_value, and the range's sum of squares
   // for clip_norm); norm_scale() of the total; update_range() on each range.
-  void begin_step() { ++steps_; }
+  void begin_step() {
+    ++steps_;
+    // Scalars that depend on the step count, computed in double as torch does in Python, once per
+    // step (update_range may be called on many small ranges).
+    bias1_ = 1.0 - std::pow(config_.beta1, static_cast<double>(steps_));                // 1 - beta1^t
+    bias2_sqrt_ = std::sqrt(1.0 - std::pow(config_.beta2, static_cast<double>(steps_)));  // sqrt(1 - beta2^t)
+  }
 
   // Clamps grad[lo, hi) to [-clip_value, clip_value] (when set); returns the sum of squares of
   // the clamped values when clip_norm is set (else 0), accumulated in double.
@@ -152,14 +158,12 @@ class Optimizer {
 
  private:
   // Adam and AdamW on [lo, hi) in one pass (torch's order of operations; one loop, so that the
-  // square root and the divisions, which bound it, overlap with the loads and stores). Scalars
-  // that depend on the step count are computed in double, as torch does in Python.
+  // square root and the divisions, which bound it, overlap with the loads and stores).
   template <bool kAmsgrad>
   void adam_range(S* __restrict p, S* __restrict g, Index lo, Index hi) {
     const OptimizerConfig& c = config_;
-    const double bias1 = 1.0 - std::pow(c.beta1, static_cast<double>(steps_));
-    const S step_size = S(c.lr / bias1);                                                  // lr / (1 - beta1^t)
-    const S bias2_sqrt = S(std::sqrt(1.0 - std::pow(c.beta2, static_cast<double>(steps_))));  // sqrt(1 - beta2^t)
+    const S step_size = S(c.lr / bias1_);  // lr / (1 - beta1^t)
+    const S bias2_sqrt = S(bias2_sqrt_);
     const S decay = S(1.0 - c.lr * c.weight_decay), wd = S(c.weight_decay), eps = S(c.eps);
     const S beta2 = S(c.beta2), w2 = S(1.0 - c.beta2), w1 = S(1.0 - c.beta1);
     const bool decoupled = c.kind == OptimizerKind::AdamW, coupled = !decoupled && wd != S(0);
@@ -186,6 +190,7 @@ class Optimizer {
   OptimizerConfig config_;
   std::vector<Vector<S>> slots_;
   std::int64_t steps_ = 0;
+  double bias1_ = 1.0, bias2_sqrt_ = 1.0;  // set by begin_step
 };
 
 }  // namespace fastae
