@@ -1,10 +1,13 @@
 // A float32 GEMM for AVX2 + FMA, in the BLIS design (Van Zee & van de Geijn 2015): C = A B (or
 // C += A B) with A and B given as strided views, so that x W, x^T dz and dz W^T are all the same
-// call without a transposed copy. A is packed into panels of 6 rows and B into panels of 16
-// columns, blocked so that a B panel stays in L1 and an A block in L2; a 6x16 micro-kernel keeps
-// its tile of C in 12 registers and does 12 FMAs per step along k. Single-threaded: fastae
-// splits work across threads above it. Deterministic: the order of the sums depends only on the
-// shapes. Built only when the compiler targets AVX2 and FMA; elsewhere fastae uses Eigen.
+// call without a transposed copy. One micro-kernel keeps a tile of up to 6x16 of C in registers
+// (12 FMAs per step along k; edge tiles masked) and reads its operands either packed or in place.
+// Two paths: packed (A in panels of 6 rows, B in panels of 16 columns, blocked so that a B panel
+// stays in L1 and an A block in L2) for large products, and direct (A read in place, B in place
+// or packed once) for the small and thin ones, where packing A costs more than it saves.
+// Single-threaded: fastae splits work across threads above it. Deterministic: the order of the
+// sums depends only on the shapes. Built only when the compiler targets AVX2 and FMA; elsewhere
+// fastae uses Eigen.
 #pragma once
 
 #if defined(__AVX2__) && defined(__FMA__)
