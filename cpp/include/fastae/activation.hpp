@@ -16,8 +16,9 @@ const char* activation_name(Activation act);
 constexpr double kLeakySlope = 0.01;  // leaky_relu: f(z) = z for z > 0, 0.01 z otherwise
 constexpr double kEluAlpha = 1.0;     // elu: f(z) = z for z > 0, alpha (e^z - 1) otherwise
 
-// The logistic 1 / (1 + exp(-z)) with one exp: far below zero exp(-z) is inf and the result 0,
-// far above it exp(-z) is 0 and the result 1, so it needs no branch and vectorises.
+// The logistic 1 / (1 + exp(-z)) with one exp: far below zero exp(-z) overflows (or Eigen's
+// clamped exp gives ~1e38) and the result is 0 or a denormal below 1e-38, far above it exp(-z) is
+// 0 and the result 1, so it needs no branch and vectorises.
 template <class Derived>
 inline auto sigmoid_of(const Eigen::ArrayBase<Derived>& z) {
   using S = typename Derived::Scalar;
