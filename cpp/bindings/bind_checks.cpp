@@ -63,7 +63,7 @@ Scan scan(const ConstRowRef<S>& x, int n_threads) {
 // of out split across threads, each thread one product on its rows.
 void matmul(const ConstRowRef<float>& a, const ConstRowRef<float>& b, RowRef<float> out, int n_threads,
             bool transpose_a, bool transpose_b, const std::string& kernel) {
-  const std::map<std::string, Kernel> kernels{{"auto", Kernel::Auto}, {"eigen", Kernel::Eigen}, {"sgemm", Kernel::Sgemm},
+  static const std::map<std::string, Kernel> kernels{{"auto", Kernel::Auto}, {"eigen", Kernel::Eigen}, {"sgemm", Kernel::Sgemm},
                                               {"direct", Kernel::SgemmDirect}, {"packed", Kernel::SgemmPacked}};
   const auto found = kernels.find(kernel);
   if (found == kernels.end()) throw std::invalid_argument("kernel: 'auto', 'eigen', 'sgemm', 'direct' or 'packed'");

@@ -179,13 +179,15 @@ inline Buffers& buffers() {
   return bufs;
 }
 
-// The direct path, for products whose B fits in the L2 cache: no blocking along k, A read in
-// place, B read in place when its rows are contiguous (else packed once, whole, into NR panels). Row tiles are the
-// outer loop, so a tile's rows of A stay in L1 while it runs across all of B.
+// The direct path: A read in place (no packing). B is read in place when it is small (up to
+// kDirectMaxB) and its rows are contiguous; otherwise it is packed once, whole, into NR panels,
+// and a large B is taken in blocks along k that stay in L2. Within a block, row tiles are the
+// outer loop, so a tile's rows of A stay in L1 while it runs across B.
 inline void sgemm_direct(Index m, Index n, Index k, const View& A, const View& B, float* c, Index ldc, bool accumulate) {
+  const bool large_b = k * n * Index(sizeof(float)) > kDirectMaxB;
   const float* b = B.p;
   Index b_rs = B.rs, panel_stride = NR;  // B(p, j0 + j) = b[p b_rs + j0 + j] in place; panel j0/NR at j0/NR * panel_stride
-  if (B.cs != 1 || k * n * Index(sizeof(float)) > kDirectMaxB) {
+  if (B.cs != 1 || large_b) {
     Buffers& buf = buffers();
     buf.b.resize(static_cast<std::size_t>(k * ((n + NR - 1) / NR) * NR));
     pack_b(B, 0, k, 0, n, buf.b.data());
@@ -193,7 +195,7 @@ inline void sgemm_direct(Index m, Index n, Index k, const View& A, const View& B
     b_rs = NR;
     panel_stride = NR * k;
   }
-  const Index k_block = k * n * Index(sizeof(float)) > kDirectMaxB ? KC : k;  // a large B in blocks that stay in L2
+  const Index k_block = large_b ? KC : k;
   for (Index pc = 0; pc < k; pc += k_block) {
     const Index kc = std::min(k_block, k - pc);
     const bool acc = accumulate || pc > 0;
@@ -239,8 +241,8 @@ inline void sgemm_packed(Index m, Index n, Index k, const View& A, const View& B
 
 // Which path. Measured on the workloads' products (benchmarks/bench_gemm.py --training): direct
 // wins where B is small (up to kDirectMaxB, 128 KB: every tabular and mnist-shallow product) and
-// for dz W^T (A row-major, B transposed, packed whole up to kDirectPackedMaxB); packed wins on
-// the larger x W and x^T dz.
+// wherever A is row-major (x W and dz W^T, B packed whole up to kDirectPackedMaxB); packed wins
+// on the larger x^T dz, whose transposed A it packs.
 enum class SgemmPath { Auto, Direct, Packed };
 
 inline SgemmPath choose_path(Index n, Index k, Index a_cs) {
