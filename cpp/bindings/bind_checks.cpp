@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fastae/dense.hpp"
+#include "fastae/loss.hpp"
 #include "fastae/parallel.hpp"
 #include "fastae/types.hpp"
 
@@ -101,9 +102,28 @@ void bind_scan(py::module_& m) {
       "(bad_row, bad_col, min, max): the first non-finite entry (-1, -1 if none) and the value range");
 }
 
+// The output head on its own, for tests: (elementwise loss, dL/dz) for the pre-activations z of an
+// output layer with activation `out_act`, targets y and inv_count 1.
+template <class S>
+py::tuple output_head(const std::string& loss, const std::string& out_act, const ConstRowRef<S>& z,
+                      const ConstRowRef<S>& y) {
+  if (z.rows() != y.rows() || z.cols() != y.cols()) throw std::invalid_argument("output_head: z and y differ in shape");
+  RowMatrix<S> zs = z, elementwise(z.rows(), z.cols()), dz(z.rows(), z.cols());
+  std::vector<double> row_loss(static_cast<std::size_t>(z.rows()));
+  RowMap<S> z_map(zs.data(), zs.rows(), zs.cols(), Eigen::OuterStride<>(zs.cols()));
+  RowMap<S> dz_map(dz.data(), dz.rows(), dz.cols(), Eigen::OuterStride<>(dz.cols()));
+  output_loss<S>(loss_from_name(loss), activation_from_name(out_act), z_map, as_map<S>(y), row_loss.data(), &dz_map,
+                 RowMap<S>(elementwise.data(), z.rows(), z.cols(), Eigen::OuterStride<>(z.cols())), S(1));
+  return py::make_tuple(elementwise, dz);
+}
+
 }  // namespace
 
 void bind_checks(py::module_& m) {
+  m.def("_output_head", &output_head<float>, py::arg("loss"), py::arg("output_activation"), py::arg("z").noconvert(),
+        py::arg("y").noconvert());
+  m.def("_output_head", &output_head<double>, py::arg("loss"), py::arg("output_activation"), py::arg("z").noconvert(),
+        py::arg("y").noconvert(), "(elementwise loss, dL/dz) of the output head for pre-activations z and targets y (tests)");
   bind_scan<float>(m);
   bind_scan<double>(m);
   m.def("data_address", [](const ConstRowRef<float>& x) { return reinterpret_cast<std::uintptr_t>(x.data()); },

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 
 #include "fastae/activation.hpp"
+#include "fastae/packet.hpp"
 #include "fastae/types.hpp"
 
 namespace fastae {
@@ -28,6 +30,45 @@ inline double sum_in_double(const S* v, Index n) {
   return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
 }
 
+// log1p(e) for packets of e in [0, 1]. float: 2 atanh(s) = 2 (s + s^3/3 + ... + s^13/13) with
+// s = e / (2 + e) <= 1/3, whose first omitted term is below 2e-8 of the sum (no log, whose range
+// reduction costs more than the series); double: log(u) - (u - 1 - e) / u with u = 1 + e rounded.
+template <class S>
+inline Packet<S> log1p_unit(const Packet<S>& e) {
+  using namespace Eigen::internal;
+  using P = Packet<S>;
+  const P one = pset1<P>(S(1));
+  if constexpr (std::is_same_v<S, float>) {
+    const P s = pdiv(e, padd(pset1<P>(S(2)), e));  // s = e / (2 + e)
+    const P s2 = pmul(s, s);
+    P series = pset1<P>(S(1.0 / 13));
+    for (const double c : {1.0 / 11, 1.0 / 9, 1.0 / 7, 1.0 / 5, 1.0 / 3, 1.0})
+      series = pmadd(series, s2, pset1<P>(S(c)));  // Horner: sum over k of s2^k / (2k + 1)
+    return pmul(padd(s, s), series);               // 2 s (1 + s^2/3 + ...)
+  } else {
+    const P u = padd(one, e);
+    return psub(plog(u), pdiv(psub(psub(u, one), e), u));  // log(u) - (u - 1 - e) / u
+  }
+}
+
+// BCE from the logits z of a sigmoid output, in one pass with one exp (and for float no log):
+// loss[i] = l(z, y) and, when dz is given, dz[i] = dl/dz * scale. With e = exp(-|z|), r = 1 / (1 + e):
+// l = max(z, 0) - z y + log1p(e), dl/dz = sigmoid(z) - y, and sigmoid(z) = r for z >= 0, e r below.
+template <class S>
+void bce_head(const S* z, const S* y, S* loss, S* dz, Index n, S scale) {
+  using namespace Eigen::internal;
+  using P = Packet<S>;
+  const P one = pset1<P>(S(1)), zero = pset1<P>(S(0)), by = pset1<P>(scale);
+  for_each_packet<S>(n, z, y, loss, dz, [&](const S* zs, const S* ys, S* ls, S* ds) {
+    const P zp = ploadu<P>(zs), yp = ploadu<P>(ys);
+    const P e = pexp(pnegate(pabs(zp)));                                 // e = exp(-|z|), in (0, 1]
+    pstoreu(ls, padd(psub(pmax(zp, zero), pmul(zp, yp)), log1p_unit<S>(e)));  // max(z, 0) - z y + log1p(e)
+    if (!ds) return;
+    const P r = pdiv(one, padd(one, e));                                               // r = 1 / (1 + e)
+    pstoreu(ds, pmul(psub(pselect(pcmp_le(zero, zp), r, pmul(e, r)), yp), by));  // (sigmoid(z) - y) scale
+  });
+}
+
 // The output head. On entry z holds the output layer's pre-activation (bias added); z is
 // overwritten. row_loss[r] = sum over the row of l(a, y) with a = f(z). When dz is given, it
 // receives dL/dz for L = (sum of l) * inv_count, i.e. the gradient of the batch mean. `scratch`
@@ -42,11 +83,8 @@ void output_loss(Loss loss, Activation out_act, RowMap<S> z, const ConstRowMap<S
     auto tmp = scratch.row(r).array();
     const auto yr = y.row(r).array();
     if (loss == Loss::Bce) {  // out_act is sigmoid, checked at construction
-      // One exp per element: E = exp(-z). Far out E is huge or tiny and both uses below stay within
-      // 1e-38 of the exact values.
-      tmp = (-zr).exp();
-      if (dz) dz->row(r).array() = ((S(1) + tmp).inverse() - yr) * inv_count;  // dl/dz = sigmoid(z) - y = 1/(1+E) - y
-      tmp = zr.max(S(0)) - zr * yr + tmp.min(tmp.inverse()).log1p();  // l = max(z,0) - z y + log1p(e), e = exp(-|z|) = min(E, 1/E)
+      bce_head<S>(z.row(r).data(), y.row(r).data(), scratch.row(r).data(), dz ? dz->row(r).data() : nullptr, cols,
+                  inv_count);
       row_loss[r] = sum_in_double(scratch.row(r).data(), cols);
       continue;
     }
