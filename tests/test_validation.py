@@ -185,3 +185,49 @@ def test_bad_fit_leaves_the_fitted_model_unchanged(fitted):
         fitted.fit(X)
     assert all(np.array_equal(a, b) for a, b in zip(before, fitted.get_weights()))
     assert fitted.history_ == history
+
+
+def _state(model):
+    return (model.get_weights(), [slot.copy() for _, slot in model._model.optimizer_slots()],
+            model._model.optimizer_steps, model._rng_state, {k: list(v) for k, v in model.history_.items()})
+
+
+def _same_state(a, b):
+    weights_a, slots_a, *rest_a = a
+    weights_b, slots_b, *rest_b = b
+    return (all(np.array_equal(x, y) for x, y in zip(weights_a + slots_a, weights_b + slots_b)) and rest_a == rest_b)
+
+
+@pytest.mark.parametrize("bad, loss, message", [
+    (np.nan, "mse", r"X: contains NaN or infinity \(first at row 290, column 3"),
+    (-np.inf, "bce", r"X: contains NaN or infinity \(first at row 290, column 3"),
+    (1.5, "bce", r"X: loss='bce' needs values in \[0, 1\]"),
+])
+@pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_partial_fit_checks_rows_as_it_trains(bad, loss, message, shuffle, n_threads, dtype):
+    """partial_fit on a built model does not scan X first: C++ checks each batch as it reads it.
+    A bad value in a late batch stops the epoch before that batch's update; every update of the
+    epoch is undone (weights, optimizer state and step count, shuffle state, history) and the
+    error names the value as the scan would."""
+    model = Autoencoder(latent_dim=3, hidden=(5,), loss=loss, batch_size=16, shuffle=shuffle, n_threads=n_threads,
+                        dtype=dtype, random_state=0).fit(make_data(300, 8), epochs=1)
+    X = make_data(300, 8, seed=4)
+    X[290, 3] = bad
+    before = _state(model)
+    with pytest.raises(ValueError, match=message):
+        model.partial_fit(X)
+    assert _same_state(before, _state(model))
+    model.partial_fit(make_data(300, 8, seed=4))  # and the model trains on as before
+    assert not _same_state(before, _state(model))
+
+
+def test_partial_fit_check_sees_values_that_overflow_the_dtype():
+    model = Autoencoder(latent_dim=3, epochs=1, random_state=0).fit(make_data(40, 6))
+    X = make_data(40, 6)
+    X[33, 1] = 1e300  # finite in float64, inf in float32
+    before = _state(model)
+    with pytest.raises(ValueError, match=r"after conversion to float32: .*1e\+300.* at row 33, column 1"):
+        model.partial_fit(X)
+    assert _same_state(before, _state(model))

@@ -8,7 +8,7 @@ import math
 import os
 import time
 import warnings
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -283,16 +283,26 @@ class Autoencoder:
         cfg = self._checked()
         built = self.__sklearn_is_fitted__()
         names = _feature_names(X)
-        X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if built else None, cfg["n_threads"])
-        self._check_range(cfg, low, high, "X")
+        # A built model's X is not scanned first: C++ checks each batch's rows as it reads them (a
+        # pass over X fewer per call), and only a failure scans X, for the error naming the value.
+        arr, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if built else None, cfg["n_threads"],
+                                   scan=not built)
         if not built:
-            self.build(X.shape[1])
+            self._check_range(cfg, low, high, "X")
+            self.build(arr.shape[1])
             self._set_feature_names(names)
         else:
             self._check_architecture("partial_fit")
             self._check_feature_names(names, "partial_fit")
-        self._train(X, None, None, 1, cfg, [])
-        return self
+        value_range = ((0.0, 1.0) if cfg["loss"] == "bce" else (-math.inf, math.inf)) if built else None
+        try:
+            self._train(arr, None, None, 1, cfg, [], value_range)
+            return self
+        except _core.BadRowsError as err:  # the epoch's updates are undone (see _train_epoch)
+            failure = err
+        _, low, high = as_matrix(X, "X", cfg["dtype"], None, cfg["n_threads"])  # raises for NaN or infinity
+        self._check_range(cfg, low, high, "X")  # raises for values outside [0, 1] with BCE
+        raise failure
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
         """fit(X) then encode(X)."""
@@ -320,9 +330,10 @@ class Autoencoder:
                              "call fit with warm_start=False to build the new network")
 
     def _train(self, X: np.ndarray, rows: Optional[np.ndarray], X_val: Optional[np.ndarray], n_epochs: int,
-               cfg: Dict[str, Any], callbacks: Sequence[Any]) -> None:
+               cfg: Dict[str, Any], callbacks: Sequence[Any], value_range: Optional[Tuple[float, float]] = None) -> None:
         """n_epochs epochs on X's rows `rows` (default: all), appending to history_. Ctrl-C or an
-        error leaves the model as it was at the end of the last complete epoch."""
+        error leaves the model as it was at the end of the last complete epoch. With value_range,
+        C++ checks the rows as it trains (for an X not scanned before)."""
         history = self.history_
         first = len(history["loss"])
         progress = (ProgressLine(cfg["verbose"], first, first + n_epochs, X.shape[0] if rows is None else len(rows),
@@ -333,7 +344,7 @@ class Autoencoder:
                 if hasattr(cb, "on_train_begin"):
                     cb.on_train_begin(self)
             for epoch in range(first, first + n_epochs):
-                logs = self._train_epoch(epoch, X, rows, X_val, cfg, progress)
+                logs = self._train_epoch(epoch, X, rows, X_val, cfg, progress, value_range)
                 for cb in callbacks:
                     if hasattr(cb, "on_epoch_end"):
                         cb.on_epoch_end(epoch, logs)
@@ -352,7 +363,8 @@ class Autoencoder:
             self.best_epoch_ = stopper.best_epoch if stopper is not None else _best_epoch(history)
 
     def _train_epoch(self, epoch: int, X: np.ndarray, rows: Optional[np.ndarray], X_val: Optional[np.ndarray],
-                     cfg: Dict[str, Any], progress: Optional[ProgressLine]) -> Dict[str, float]:
+                     cfg: Dict[str, Any], progress: Optional[ProgressLine],
+                     value_range: Optional[Tuple[float, float]] = None) -> Dict[str, float]:
         """Epoch `epoch` (its index in history_), recorded in history_; returns its logs. Anything
         raised before the epoch is recorded restores the model to its state before the epoch."""
         model, history = self._model, self.history_
@@ -366,7 +378,7 @@ class Autoencoder:
             loss, self._rng_state = model.train_epoch(X, cfg["batch_size"], bool(self.shuffle), self._rng_state,
                                                       cfg["n_threads"], rows,
                                                       progress.update if progress is not None and progress.live else None,
-                                                      ProgressLine.hook_seconds)
+                                                      ProgressLine.hook_seconds, value_range)
             if not np.isfinite(loss) or _core.scan(model.params.reshape(1, -1))[0] >= 0:
                 raise FloatingPointError(
                     f"fit: training diverged in epoch {epoch + 1} (loss={loss}); the weights are restored to the "

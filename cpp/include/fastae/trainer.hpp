@@ -20,6 +20,17 @@ namespace fastae {
 // hook(rows_done, loss_sum): progress so far; throw to stop.
 using BatchHook = std::function<void(Index, double)>;
 
+// Thrown by train_epoch when a batch holds a value outside the range it was asked to check
+// (NaN and infinity always are): the epoch stopped before that batch's update.
+struct BadRows : std::domain_error {
+  BadRows() : std::domain_error("X: a training row holds NaN, infinity or a value out of range") {}
+};
+
+// The values every training row must hold when train_epoch checks them: finite, in [low, high].
+struct ValueRange {
+  double low, high;
+};
+
 template <class S>
 class Trainer {
  public:
@@ -31,9 +42,12 @@ class Trainer {
   // One pass over the training rows of x in batches of batch_size (the last, partial batch
   // included). The training rows are subset[0..n_subset) when subset is given, else every row
   // of x. Returns the mean loss over every element of the epoch; advances rng_state when shuffling.
+  // With `check`, each batch's rows are checked as they are read (x need not be scanned first):
+  // at the first batch with a value outside check's range, or NaN or infinity, the epoch stops
+  // before that batch's update and throws BadRows; the caller restores what earlier batches changed.
   double train_epoch(const ConstRowMap<S>& x, const std::int64_t* subset, Index n_subset, Index batch_size,
                      bool shuffle, std::uint64_t& rng_state, int n_threads, const BatchHook& hook = {},
-                     double hook_seconds = 0.1) {
+                     double hook_seconds = 0.1, const ValueRange* check = nullptr) {
     const Index n = subset ? n_subset : x.rows();
     if (n <= 0) throw std::invalid_argument("X: no rows");
     if (x.cols() != net_.n_inputs()) throw std::invalid_argument("X: wrong number of columns");
@@ -54,7 +68,7 @@ class Trainer {
     using Clock = std::chrono::steady_clock;
     const auto hook_every = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(hook_seconds));
     auto next_hook = Clock::now() + hook_every;
-    std::atomic<bool> stop{false};
+    std::atomic<bool> stop{false}, bad_rows{false};
     std::exception_ptr hook_error;
     double loss_sum = 0.0;
     Index rows_done = 0;
@@ -65,9 +79,11 @@ class Trainer {
         Index lo, hi;  // this thread's rows of the batch
         split_range(rows, t, count, lo, hi);
         const ConstRowMap<S> batch = use_order ? gather(x, start, lo, hi) : middle_rows(x, start, rows);
+        if (check && !values_within(batch, lo, hi, *check)) bad_rows.store(true, std::memory_order_relaxed);
         net_.backward_rows(batch, ws_, lo, hi, rows);
         if (t == 0) opt_->begin_step();  // nobody reads the step count until after the barrier
         thread_barrier(count);           // every row's outputs, dL/dz and loss are ready
+        if (bad_rows.load(std::memory_order_relaxed)) break;  // every thread sees it here, before any update
 
         if (t == 0) {
           for (Index r = 0; r < rows; ++r) loss_sum += ws_.row_loss[static_cast<std::size_t>(r)];
@@ -104,6 +120,7 @@ class Trainer {
       }
     });
     if (hook_error) std::rethrow_exception(hook_error);
+    if (bad_rows) throw BadRows();
     return loss_sum / (static_cast<double>(n) * static_cast<double>(net_.n_outputs()));
   }
 
@@ -131,6 +148,16 @@ class Trainer {
       ranges.push_back(r);
     }
     return ranges;
+  }
+
+  // True when every value in rows [lo, hi) of b is finite and within the range: x * 0 is NaN
+  // exactly where x is NaN or infinite, so a finite row's sum of x * 0 is 0.
+  static bool values_within(const ConstRowMap<S>& b, Index lo, Index hi, const ValueRange& range) {
+    for (Index r = lo; r < hi; ++r) {
+      const auto row = b.row(r).array();
+      if (!((row * S(0)).sum() == S(0)) || row.minCoeff() < range.low || row.maxCoeff() > range.high) return false;
+    }
+    return true;
   }
 
   void prepare(Index batch_rows, int threads) {
