@@ -1,5 +1,9 @@
 """Same (seed, n_threads, batch size) -> bitwise the same weights; a different seed -> different."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -44,3 +48,19 @@ def test_inference_does_not_depend_on_threads():
     one = model.set_params(n_threads=1).reconstruct(X)
     two = model.set_params(n_threads=2).reconstruct(X)
     assert np.array_equal(one, two)
+
+
+def test_fewer_threads_than_asked_still_train_every_row():
+    """Under OMP_THREAD_LIMIT=1, n_threads=2 gets one OpenMP thread: the work is split among the
+    threads that started, so training equals n_threads=1 (not half of each batch left out)."""
+    script = (
+        "import numpy as np\n"
+        "from fastae import Autoencoder\n"
+        "X = np.random.default_rng(0).random((64, 10))\n"
+        "w = [Autoencoder(latent_dim=3, hidden=(6,), epochs=2, batch_size=16, n_threads=t, random_state=0)"
+        ".fit(X).get_weights() for t in (1, 2)]\n"
+        "assert all(np.array_equal(a, b) for a, b in zip(*w)), 'n_threads=2 under a limit of 1 differs'\n"
+    )
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

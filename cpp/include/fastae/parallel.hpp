@@ -28,7 +28,8 @@ inline void split_range(Index n, int t, int parts, Index& lo, Index& hi) {
   hi = n * (t + 1) / parts;
 }
 
-// Runs body(t, n_threads) on n_threads threads (t = 0..n_threads-1) and waits for all.
+// Runs body(t, count) on n_threads threads (t = 0..count-1) and waits for all. count is the
+// number of threads OpenMP started: n_threads, unless a limit such as OMP_THREAD_LIMIT gave fewer.
 // An exception thrown by any thread is carried out of the parallel region and rethrown.
 template <class Body>
 void run_threads(int n_threads, Body&& body) {
@@ -40,7 +41,7 @@ void run_threads(int n_threads, Body&& body) {
 #pragma omp parallel num_threads(n_threads)
     {
       try {
-        body(omp_get_thread_num(), n_threads);
+        body(omp_get_thread_num(), omp_get_num_threads());
       } catch (...) {
         std::lock_guard<std::mutex> guard(error_lock);
         if (!error) error = std::current_exception();
