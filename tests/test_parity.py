@@ -63,7 +63,7 @@ def test_output_activations_match_reference(output_activation, loss, dtype, n_th
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("loss", LOSSES)
 def test_inference_matches_reference(dtype, loss):
-    X = make_data(300, 10, seed=9)  # more rows than one inference chunk
+    X = make_data(2500, 10, seed=9)  # more rows than two inference chunks (1,024 rows each)
     model, reference = trained_pair(X, epochs=2, latent_dim=3, hidden=(6, 5), loss=loss, dtype=dtype, batch_size=32,
                                     n_threads=2)
     tol = PARITY_TOL[dtype]

@@ -49,14 +49,14 @@ def test_non_finite_after_conversion_is_rejected():
 @pytest.mark.parametrize("method", ["encode", "reconstruct", "decode"])
 def test_inference_rejects_non_finite_values_with_their_position(method, bad, dtype):
     """Inference finds a NaN or infinity from the first product instead of scanning X first; the
-    error is the same, at 1 and 2 threads and in any row of a 600-row (3-chunk) input."""
+    error is the same, at 1 and 2 threads and in any row of a 2,400-row (3-chunk) input."""
     for n_threads in (1, 2):
         model = Autoencoder(latent_dim=3, hidden=(5,), epochs=1, dtype=dtype, n_threads=n_threads,
                             random_state=0).fit(make_data(30, 8))
-        X = make_data(600, 3 if method == "decode" else 8)
-        X[517, 1] = bad
+        X = make_data(2400, 3 if method == "decode" else 8)
+        X[2117, 1] = bad
         name = "Z" if method == "decode" else "X"
-        with pytest.raises(ValueError, match=rf"{name}: contains NaN or infinity \(first at row 517, column 1"):
+        with pytest.raises(ValueError, match=rf"{name}: contains NaN or infinity \(first at row 2117, column 1"):
             getattr(model, method)(X)
 
 

@@ -163,7 +163,7 @@ class Network {
   }
 
  private:
-  static constexpr Index kChunkRows = 256;
+  static constexpr Index kChunkRows = 1024;  // W is packed once per chunk when it is large
 
   // Rows [lo, lo + rows) of m: threads working on different rows never overlap.
   static RowMap<S> slice(RowMatrix<S>& m, Index lo, Index rows) {
