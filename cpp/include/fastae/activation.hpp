@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "fastae/packet.hpp"
 #include "fastae/types.hpp"
 
 namespace fastae {
@@ -16,13 +17,14 @@ const char* activation_name(Activation act);
 constexpr double kLeakySlope = 0.01;  // leaky_relu: f(z) = z for z > 0, 0.01 z otherwise
 constexpr double kEluAlpha = 1.0;     // elu: f(z) = z for z > 0, alpha (e^z - 1) otherwise
 
-// The logistic 1 / (1 + exp(-z)) with one exp: far below zero exp(-z) overflows (or Eigen's
-// clamped exp gives ~1e38) and the result is 0 or a denormal below 1e-38, far above it exp(-z) is
-// 0 and the result 1, so it needs no branch and vectorises.
-template <class Derived>
-inline auto sigmoid_of(const Eigen::ArrayBase<Derived>& z) {
-  using S = typename Derived::Scalar;
-  return (S(1) + (-z).exp()).inverse();
+// The logistic 1 / (1 + exp(-z)) in place over n values, with one exp: far below zero exp(-z) is
+// clamped near 2e38 and the result is a denormal below 1e-38, far above it exp(-z) is about 1e-38
+// and the result 1, so it needs no branch and vectorises.
+template <class S>
+inline void sigmoid_in_place(S* v, Index n) {
+  using namespace Eigen::internal;
+  const Packet<S> one = pset1<Packet<S>>(S(1));
+  transform_packets(v, n, [&](const Packet<S>& z) { return pdiv(one, padd(one, exp_packet<S>(pnegate(z)))); });
 }
 
 // row = f(row), in place; `row` is an Eigen array expression that can be assigned to.
@@ -35,7 +37,7 @@ inline void activate_row(RowArray& row, Activation act) {
     case Activation::LeakyRelu: row = row.max(S(kLeakySlope) * row); break;  // max(z, 0.01 z)
     case Activation::Elu: row = row.max(S(0)) + S(kEluAlpha) * row.min(S(0)).expm1(); break;  // z>0: z, else alpha (e^z - 1)
     case Activation::Tanh: row = row.tanh(); break;
-    case Activation::Sigmoid: row = sigmoid_of(row); break;
+    case Activation::Sigmoid: sigmoid_in_place(&row.coeffRef(0), row.size()); break;  // rows are contiguous
     case Activation::Softplus: row = row.max(S(0)) + (-row.abs()).exp().log1p(); break;  // max(z,0) + log1p(e^-|z|)
   }
 }

@@ -61,7 +61,7 @@ void bce_head(const S* z, const S* y, S* loss, S* dz, Index n, S scale) {
   const P one = pset1<P>(S(1)), zero = pset1<P>(S(0)), by = pset1<P>(scale);
   for_each_packet<S>(n, z, y, loss, dz, [&](const S* zs, const S* ys, S* ls, S* ds) {
     const P zp = ploadu<P>(zs), yp = ploadu<P>(ys);
-    const P e = pexp(pnegate(pabs(zp)));                                 // e = exp(-|z|), in (0, 1]
+    const P e = exp_packet<S>(pnegate(pabs(zp)));                        // e = exp(-|z|), in (0, 1]
     pstoreu(ls, padd(psub(pmax(zp, zero), pmul(zp, yp)), log1p_unit<S>(e)));  // max(z, 0) - z y + log1p(e)
     if (!ds) return;
     const P r = pdiv(one, padd(one, e));                                               // r = 1 / (1 + e)
