@@ -60,6 +60,20 @@ def test_output_activations_match_reference(output_activation, loss, dtype, n_th
     assert relative_error(model.get_weights(), reference.get_weights()) < PARITY_TOL[dtype]
 
 
+@pytest.mark.parametrize("n_threads", [2, 3])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop-all", "sgd-clip-norm", "adam-clip-both"])
+def test_layer_shared_by_columns_matches_reference(optimizer, dtype, n_threads):
+    # The decoder 8 -> 520 with batches of 64: W has few rows per thread and dL/dz (64 x 520) is above
+    # sgemm's in-place limit, so the threads share its gradient, clipping and update by columns
+    # (520 is not a multiple of the 16- or 8-value blocks the columns are split in).
+    X = make_data(150, 520, seed=10)
+    model, reference = trained_pair(X, epochs=2, latent_dim=8, hidden=(), loss="bce", batch_size=64, dtype=dtype,
+                                    n_threads=n_threads, **OPTIMIZERS[optimizer])
+    assert relative_error(model.get_weights(), reference.get_weights()) < PARITY_TOL[dtype]
+    np.testing.assert_allclose(model.history_["loss"], reference.history, rtol=PARITY_TOL[dtype] * 10)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("loss", LOSSES)
 def test_inference_matches_reference(dtype, loss):

@@ -114,21 +114,23 @@ class Network {
     }
   }
 
-  // Training, second half, after backward_rows on every row: the gradient of layer l's weight rows
-  // [in_lo, in_hi) and bias entries [b_lo, b_hi), over all `batch_rows` rows, into the flat
-  // `grad`: dL/dW = a^T dL/dz and dL/db = the column sums of dL/dz, a being the layer's input.
-  // Threads each take their own rows of every W, so each gradient is one product over the whole
-  // batch: no per-thread copies of the gradient to add up.
+  // Training, second half, after backward_rows on every row: the gradient of the block
+  // [in_lo, in_hi) x [out_lo, out_hi) of layer l's W and of bias entries [b_lo, b_hi), over all
+  // `batch_rows` rows, into the flat `grad`: dL/dW = a^T dL/dz and dL/db = the column sums of
+  // dL/dz, a being the layer's input. Threads each take their own block of every W, so each
+  // gradient is one product over the whole batch: no per-thread copies of the gradient to add up.
   void layer_gradient(const ConstRowMap<S>& x, Workspace<S>& ws, Index l, Index batch_rows, Index in_lo, Index in_hi,
-                      Index b_lo, Index b_hi, S* grad) const {
+                      Index out_lo, Index out_hi, Index b_lo, Index b_hi, S* grad) const {
     const LayerShape& s = layers_[static_cast<std::size_t>(l)];
     const RowMap<S> dz = slice(ws.deltas[static_cast<std::size_t>(l)], 0, batch_rows);
-    if (in_hi > in_lo) {
+    if (in_hi > in_lo && out_hi > out_lo) {
       const RowMatrix<S>* below = l > 0 ? &ws.outputs[static_cast<std::size_t>(l - 1)] : nullptr;
       const ConstRowMap<S> a(below ? below->data() + in_lo : x.data() + in_lo, batch_rows, in_hi - in_lo,
                              Eigen::OuterStride<>(below ? below->cols() : x.outerStride()));
-      RowMap<S> gW(grad + s.weight_offset + in_lo * s.out, in_hi - in_lo, s.out, Eigen::OuterStride<>(s.out));
-      product<S>(a, true, dz, false, gW);  // dL/dW[in_lo:in_hi, :] = a[:, in_lo:in_hi]^T dL/dz
+      const ConstRowMap<S> dz_cols(dz.data() + out_lo, batch_rows, out_hi - out_lo, Eigen::OuterStride<>(dz.outerStride()));
+      RowMap<S> gW(grad + s.weight_offset + in_lo * s.out + out_lo, in_hi - in_lo, out_hi - out_lo,
+                   Eigen::OuterStride<>(s.out));
+      product<S>(a, true, dz_cols, false, gW);  // dL/dW[in_lo:in_hi, out_lo:out_hi] = a[:, in_lo:in_hi]^T dL/dz[:, out_lo:out_hi]
     }
     if (b_hi > b_lo) bias_in(grad, l).segment(b_lo, b_hi - b_lo) = dz.middleCols(b_lo, b_hi - b_lo).colwise().sum();
   }

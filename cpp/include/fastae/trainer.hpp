@@ -1,8 +1,8 @@
 // The epoch loop, all in C++: seeded shuffle, batch gather into preallocated buffers, forward,
 // loss, backward, clip, update. One parallel region covers the whole epoch. In each batch every
 // thread gathers its own rows of the batch and runs forward and backward on them; after a
-// barrier, each thread computes the gradient of its own rows of every weight matrix (and its share
-// of every bias) over the whole batch, clips and updates them. A fixed (seed, batch size) and
+// barrier, each thread computes the gradient of its own rows (or, for some matrices, columns) of
+// every weight matrix (and its share of every bias) over the whole batch, clips and updates them. A fixed (seed, batch size) and
 // n_threads therefore give bitwise the same weights.
 #pragma once
 
@@ -33,6 +33,9 @@ struct ValueRange {
 
 template <class S>
 class Trainer {
+  static constexpr Index kSplitColumnsAboveBytes = 128 << 10;  // sgemm's in-place limit for B
+  static constexpr Index kSplitColumnsBelowRows = 32;           // rows of W per thread (see param_ranges)
+
  public:
   Trainer(Network<S>& network, Optimizer<S>& optimizer) : net_(network), opt_(&optimizer) {}
 
@@ -73,7 +76,7 @@ class Trainer {
     double loss_sum = 0.0;
     Index rows_done = 0;
     run_threads(threads, [&](int t, int count) {
-      const std::vector<ParamRange> mine = param_ranges(t, count);
+      const std::vector<ParamRange> mine = param_ranges(t, count, batch_rows);
       for (Index start = 0; start < n; start += batch_rows) {
         const Index rows = std::min(batch_rows, n - start);
         Index lo, hi;  // this thread's rows of the batch
@@ -91,9 +94,9 @@ class Trainer {
         }
         double sum_sq = 0.0;
         for (const ParamRange& r : mine) {
-          net_.layer_gradient(batch, ws_, r.layer, rows, r.in_lo, r.in_hi, r.b_lo, r.b_hi, grad_.data());
-          sum_sq += opt_->clip_range(grad_.data(), r.w_flat_lo, r.w_flat_hi);
-          sum_sq += opt_->clip_range(grad_.data(), r.b_flat_lo, r.b_flat_hi);
+          net_.layer_gradient(batch, ws_, r.layer, rows, r.in_lo, r.in_hi, r.out_lo, r.out_hi, r.b_lo, r.b_hi,
+                              grad_.data());
+          for (const FlatRange& f : r.flat) sum_sq += opt_->clip_range(grad_.data(), f.lo, f.hi);
         }
         sum_sq_[static_cast<std::size_t>(t)] = sum_sq;
         double total_sq = 0.0;
@@ -102,10 +105,8 @@ class Trainer {
           for (int k = 0; k < count; ++k) total_sq += sum_sq_[static_cast<std::size_t>(k)];
         }
         const S scale = opt_->norm_scale(total_sq);
-        for (const ParamRange& r : mine) {
-          opt_->update_range(net_.params(), grad_, r.w_flat_lo, r.w_flat_hi, scale);
-          opt_->update_range(net_.params(), grad_, r.b_flat_lo, r.b_flat_hi, scale);
-        }
+        for (const ParamRange& r : mine)
+          for (const FlatRange& f : r.flat) opt_->update_range(net_.params(), grad_, f.lo, f.hi, scale);
         if (t == 0 && hook && rows_done < n && Clock::now() >= next_hook) {
           try {
             hook(rows_done, loss_sum);
@@ -125,27 +126,49 @@ class Trainer {
   }
 
  private:
-  // What one thread computes and updates in one layer: weight rows [in_lo, in_hi) (flat
-  // [w_lo, w_hi)) and bias entries [b_lo, b_hi) (flat [b_flat_lo, b_flat_hi)).
-  struct ParamRange {
-    Index layer, in_lo, in_hi, b_lo, b_hi, w_flat_lo, w_flat_hi, b_flat_lo, b_flat_hi;
+  // [lo, hi) of the flat parameter vector.
+  struct FlatRange {
+    Index lo, hi;
   };
 
-  // Thread t's share of every layer: a contiguous run of the rows of W and of the bias. (Splitting
-  // the columns of W instead, where W has fewer rows than columns, measured slower on tabular.)
-  std::vector<ParamRange> param_ranges(int t, int count) const {
+  // What one thread computes and updates in one layer: the block [in_lo, in_hi) x [out_lo, out_hi)
+  // of W and bias entries [b_lo, b_hi); `flat` lists them as ranges of the parameter vector.
+  struct ParamRange {
+    Index layer, in_lo, in_hi, out_lo, out_hi, b_lo, b_hi;
+    std::vector<FlatRange> flat;
+  };
+
+  // Thread t's share of every layer: a contiguous run of the rows of W; or of its columns where W
+  // has few rows (fewer than kSplitColumnsBelowRows per thread) and many more columns, and dL/dz
+  // is too large for sgemm to read in place. There, a row share makes each thread pack all of
+  // dL/dz for a product of a few rows (sgemm packs B), and a column share halves that packing
+  // (mnist-shallow's decoder: +4% samples/s at 2 threads; where dL/dz is small, as on tabular,
+  // or the row shares are large, as on mnist-deep and wide, columns measured no faster). And a
+  // contiguous run of the bias.
+  std::vector<ParamRange> param_ranges(int t, int count, Index batch_rows) const {
     std::vector<ParamRange> ranges;
     for (Index l = 0; l < net_.n_layers(); ++l) {
       const LayerShape& s = net_.layers()[static_cast<std::size_t>(l)];
-      ParamRange r;
-      r.layer = l;
-      split_range(s.in, t, count, r.in_lo, r.in_hi);
+      ParamRange r{l, 0, s.in, 0, s.out, 0, 0, {}};
+      const bool by_columns = s.out > s.in && s.in < count * kSplitColumnsBelowRows &&
+                              batch_rows * s.out * Index(sizeof(S)) > kSplitColumnsAboveBytes;
+      if (by_columns) {  // in multiples of 64 bytes: whole sgemm panels, and whole cache lines where rows start on one
+        constexpr Index line = 64 / Index(sizeof(S));
+        split_range((s.out + line - 1) / line, t, count, r.out_lo, r.out_hi);
+        r.out_lo = std::min(r.out_lo * line, s.out);
+        r.out_hi = std::min(r.out_hi * line, s.out);
+      } else {
+        split_range(s.in, t, count, r.in_lo, r.in_hi);
+      }
       split_range(s.out, t, count, r.b_lo, r.b_hi);
-      r.w_flat_lo = s.weight_offset + r.in_lo * s.out;
-      r.w_flat_hi = s.weight_offset + r.in_hi * s.out;
-      r.b_flat_lo = s.bias_offset + r.b_lo;
-      r.b_flat_hi = s.bias_offset + r.b_hi;
-      ranges.push_back(r);
+      if (!by_columns) {
+        r.flat.push_back({s.weight_offset + r.in_lo * s.out, s.weight_offset + r.in_hi * s.out});
+      } else if (r.out_hi > r.out_lo) {
+        for (Index i = 0; i < s.in; ++i)
+          r.flat.push_back({s.weight_offset + i * s.out + r.out_lo, s.weight_offset + i * s.out + r.out_hi});
+      }
+      r.flat.push_back({s.bias_offset + r.b_lo, s.bias_offset + r.b_hi});
+      ranges.push_back(std::move(r));
     }
     return ranges;
   }
