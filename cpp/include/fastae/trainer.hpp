@@ -2,8 +2,8 @@
 // loss, backward, clip, update. One parallel region covers the whole epoch. In each batch every
 // thread gathers its own rows of the batch and runs forward and backward on them; after a
 // barrier, each thread computes the gradient of its own rows (or, for some matrices, columns) of
-// every weight matrix (and its share of every bias) over the whole batch, clips and updates them. A fixed (seed, batch size) and
-// n_threads therefore give bitwise the same weights.
+// every weight matrix (and its share of every bias) over the whole batch, clips and updates them.
+// A fixed (seed, batch size) and n_threads therefore give bitwise the same weights.
 #pragma once
 
 #include <cstdint>
