@@ -27,9 +27,8 @@ struct Scan {
   double max = -std::numeric_limits<double>::infinity();
 };
 
-// One pass over each row: x * 0 is NaN exactly where x is NaN or infinite, so a row is finite
-// when the sum of x * 0 is 0; min and max come from the same row while it is in cache. Rows are
-// split across threads; the parts are combined in thread order.
+// One pass over each row: whether it is finite (row_is_finite), then min and max from the same
+// row while it is in cache. Rows are split across threads; the parts are combined in thread order.
 template <class S>
 Scan scan(const ConstRowRef<S>& x, int n_threads) {
   std::vector<Scan> parts(static_cast<std::size_t>(std::max(n_threads, 1)));
@@ -39,7 +38,7 @@ Scan scan(const ConstRowRef<S>& x, int n_threads) {
     Scan& s = parts[static_cast<std::size_t>(t)];
     for (Index r = lo; r < hi; ++r) {
       const auto row = x.row(r).array();
-      if (!std::isfinite(static_cast<double>((row * S(0)).sum()))) {
+      if (!row_is_finite(row)) {
         for (Index c = 0; c < x.cols(); ++c)
           if (!std::isfinite(static_cast<double>(x(r, c)))) {
             s.bad_row = r;
@@ -108,12 +107,12 @@ template <class S>
 py::tuple output_head(const std::string& loss, const std::string& out_act, const ConstRowRef<S>& z,
                       const ConstRowRef<S>& y) {
   if (z.rows() != y.rows() || z.cols() != y.cols()) throw std::invalid_argument("output_head: z and y differ in shape");
-  RowMatrix<S> zs = z, elementwise(z.rows(), z.cols()), dz(z.rows(), z.cols());
-  std::vector<double> row_loss(static_cast<std::size_t>(z.rows()));
-  RowMap<S> z_map(zs.data(), zs.rows(), zs.cols(), Eigen::OuterStride<>(zs.cols()));
-  RowMap<S> dz_map(dz.data(), dz.rows(), dz.cols(), Eigen::OuterStride<>(dz.cols()));
-  output_loss<S>(loss_from_name(loss), activation_from_name(out_act), z_map, as_map<S>(y), row_loss.data(), &dz_map,
-                 RowMap<S>(elementwise.data(), z.rows(), z.cols(), Eigen::OuterStride<>(z.cols())), S(1));
+  const Index rows = z.rows(), cols = z.cols();
+  RowMatrix<S> zs = z, elementwise(rows, cols), dz(rows, cols);
+  std::vector<double> row_loss(static_cast<std::size_t>(rows));
+  RowMap<S> dz_map = rows_of(dz.data(), 0, rows, cols);
+  output_loss<S>(loss_from_name(loss), activation_from_name(out_act), rows_of(zs.data(), 0, rows, cols), as_map<S>(y),
+                 row_loss.data(), &dz_map, rows_of(elementwise.data(), 0, rows, cols), S(1));
   return py::make_tuple(elementwise, dz);
 }
 

@@ -173,12 +173,11 @@ class Trainer {
     return ranges;
   }
 
-  // True when every value in rows [lo, hi) of b is finite and within the range: x * 0 is NaN
-  // exactly where x is NaN or infinite, so a finite row's sum of x * 0 is 0.
+  // True when every value in rows [lo, hi) of b is finite and within the range.
   static bool values_within(const ConstRowMap<S>& b, Index lo, Index hi, const ValueRange& range) {
     for (Index r = lo; r < hi; ++r) {
       const auto row = b.row(r).array();
-      if (!((row * S(0)).sum() == S(0)) || row.minCoeff() < range.low || row.maxCoeff() > range.high) return false;
+      if (!row_is_finite(row) || row.minCoeff() < range.low || row.maxCoeff() > range.high) return false;
     }
     return true;
   }

@@ -60,4 +60,12 @@ inline ConstRowMap<S> middle_rows(const ConstRowMap<S>& m, Index first, Index ro
   return ConstRowMap<S>(m.data() + first * m.outerStride(), rows, m.cols(), Eigen::OuterStride<>(m.outerStride()));
 }
 
+// True when no value of `row` (an Eigen array) is NaN or infinite: x * 0 is NaN exactly where x
+// is, so the sum of x * 0 is 0 for a finite row and NaN otherwise; one vectorised pass.
+template <class RowArray>
+inline bool row_is_finite(const RowArray& row) {
+  using S = typename RowArray::Scalar;
+  return (row * S(0)).sum() == S(0);
+}
+
 }  // namespace fastae
