@@ -294,7 +294,7 @@ class Autoencoder:
         else:
             self._check_architecture("partial_fit")
             self._check_feature_names(names, "partial_fit")
-        value_range = ((0.0, 1.0) if cfg["loss"] == "bce" else (-math.inf, math.inf)) if built else None
+        value_range = _allowed_range(cfg["loss"]) if built else None
         try:
             self._train(arr, None, None, 1, cfg, [], value_range)
             return self
@@ -319,7 +319,8 @@ class Autoencoder:
         return np.sort(order[n_val:]).astype(np.int64), X[np.sort(order[:n_val])]
 
     def _check_range(self, cfg: Dict[str, Any], low: float, high: float, name: str) -> None:
-        if cfg["loss"] == "bce" and (low < 0.0 or high > 1.0):
+        allowed_low, allowed_high = _allowed_range(cfg["loss"])
+        if low < allowed_low or high > allowed_high:  # only BCE limits the range
             raise ValueError(f"{name}: loss='bce' needs values in [0, 1], but {name} spans [{low:g}, {high:g}]; "
                              "scale it (e.g. MinMaxScaler) or use loss='mse'")
 
@@ -560,6 +561,11 @@ def _feature_names(X: Any) -> Optional[np.ndarray]:
         raise TypeError("X: column names must all be strings or none of them; got a mix "
                         f"({sorted({type(n).__name__ for n in names})}). Convert them with X.columns = X.columns.astype(str)")
     return names if names.size and all(are_str) else None
+
+
+def _allowed_range(loss: str) -> Tuple[float, float]:
+    """The values training data may hold for `loss`: BCE's targets are probabilities."""
+    return (0.0, 1.0) if loss == "bce" else (-math.inf, math.inf)
 
 
 def _best_epoch(history: Dict[str, List[float]]) -> Optional[int]:
