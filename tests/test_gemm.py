@@ -7,9 +7,10 @@ import pytest
 
 from fastae import _core
 
-SHAPES = [(1, 1, 1), (5, 3, 7), (6, 16, 1), (7, 17, 9), (13, 33, 300), (96, 2048, 2), (97, 2049, 5),
-          (128, 32, 784), (200, 70, 513), (1, 100, 1000), (0, 5, 5), (5, 0, 5), (5, 5, 0),
-          (130, 257, 200), (40, 300, 200)]  # the last two: B above sgemm's in-place limit (128 KB)
+# Tiles are 6x16 (AVX2) or 12x32 (AVX-512): shapes at, one below and one past both.
+SHAPES = [(1, 1, 1), (5, 3, 7), (6, 16, 1), (7, 17, 9), (11, 31, 4), (12, 32, 3), (25, 65, 33), (13, 33, 300),
+          (96, 2048, 2), (97, 2049, 5), (128, 32, 784), (200, 70, 513), (1, 100, 1000), (0, 5, 5), (5, 0, 5),
+          (5, 5, 0), (130, 257, 200), (40, 300, 200)]  # the last two: B above sgemm's in-place limit (128 KB)
 
 
 # sgemm: its own choice of path; direct and packed: each path forced, on every shape.

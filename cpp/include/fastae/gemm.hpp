@@ -1,12 +1,14 @@
-// A float32 GEMM for AVX2 + FMA, in the BLIS design (Van Zee & van de Geijn 2015): C = A B (or
-// C += A B) with A and B given as strided views, so that x W, x^T dz and dz W^T are all the same
-// call without a transposed copy. One micro-kernel keeps a tile of up to 6x16 of C in registers
-// (12 FMAs per step along k; edge tiles masked) and reads its operands either packed or in place.
-// Two paths: packed (A in panels of 6 rows, B in panels of 16 columns, blocked so that a B panel
-// stays in L1 and an A block in L2) for large products, and direct (A read in place, B in place
+// A float32 GEMM for AVX2 + FMA (and AVX-512 where the build targets it), in the BLIS design (Van
+// Zee & van de Geijn 2015): C = A B (or C += A B) with A and B given as strided views, so that
+// x W, x^T dz and dz W^T are all the same call without a transposed copy. One micro-kernel keeps a
+// tile of up to MR x NR of C in registers (6x16 in 12 ymm registers with AVX2, 12x32 in 24 zmm
+// with AVX-512; edge tiles masked) and reads its operands either packed or in place.
+// Two paths: packed (A in panels of MR rows, B in panels of NR columns; each A panel stays in L1
+// while the kernel runs along a block of B panels) for large products, and direct (A read in place, B in place
 // or packed once) for the small and thin ones, where packing A costs more than it saves.
-// Single-threaded: fastae splits work across threads above it. Deterministic: the order of the
-// sums depends only on the shapes. Built only when the compiler targets AVX2 and FMA; elsewhere
+// Single-threaded: fastae splits work across threads above it. Deterministic: every element of C
+// is one chain of FMAs along k in blocks of KC, so the result depends only on the shapes, not on
+// the tile or the instruction set. Built only when the compiler targets AVX2 and FMA; elsewhere
 // fastae uses Eigen.
 #pragma once
 
@@ -23,8 +25,50 @@
 namespace fastae {
 namespace sgemm_detail {
 
-constexpr Index MR = 6, NR = 16;        // micro-kernel tile
+// A tile row is two vectors; the vector type, its width and its column mask set MR and NR.
+#if defined(__AVX512F__)
+// 24 accumulators + 2 rows of B + 1 broadcast of 32 zmm registers. On one core of an AMD EPYC
+// (Zen 4), 2048^3: 96 GFLOP/s against 84 with the AVX2 tile (NumPy's OpenBLAS: 100).
+using Vec = __m512;
+constexpr Index kLanes = 16, MR = 12;
+struct ColumnMask {  // lanes j < cols of the low and high vectors of a tile row narrower than NR
+  __mmask16 lo, hi;
+  explicit ColumnMask(Index cols)
+      : lo(static_cast<__mmask16>(cols >= 16 ? 0xFFFF : (1u << cols) - 1)),
+        hi(static_cast<__mmask16>(cols <= 16 ? 0 : cols >= 32 ? 0xFFFF : (1u << (cols - 16)) - 1)) {}
+};
+inline Vec vzero() { return _mm512_setzero_ps(); }
+inline Vec vload(const float* p) { return _mm512_loadu_ps(p); }
+inline Vec vload(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+inline Vec vbroadcast(const float* p) { return _mm512_set1_ps(*p); }
+inline Vec vfmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+inline Vec vadd(Vec a, Vec b) { return _mm512_add_ps(a, b); }
+inline void vstore(float* p, Vec v) { _mm512_storeu_ps(p, v); }
+inline void vstore(float* p, __mmask16 m, Vec v) { _mm512_mask_storeu_ps(p, m, v); }
+#else
+// 12 accumulators + 2 rows of B + 1 broadcast of 16 ymm registers.
+using Vec = __m256;
+constexpr Index kLanes = 8, MR = 6;
+struct ColumnMask {  // lanes j < cols of the low and high vectors of a tile row narrower than NR
+  __m256i lo, hi;
+  explicit ColumnMask(Index cols) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    lo = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(cols)), lane);      // j < cols
+    hi = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(cols) - 8), lane);  // 8 + j < cols
+  }
+};
+inline Vec vzero() { return _mm256_setzero_ps(); }
+inline Vec vload(const float* p) { return _mm256_loadu_ps(p); }
+inline Vec vload(const float* p, __m256i m) { return _mm256_maskload_ps(p, m); }
+inline Vec vbroadcast(const float* p) { return _mm256_broadcast_ss(p); }
+inline Vec vfmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+inline Vec vadd(Vec a, Vec b) { return _mm256_add_ps(a, b); }
+inline void vstore(float* p, Vec v) { _mm256_storeu_ps(p, v); }
+inline void vstore(float* p, __m256i m, Vec v) { _mm256_maskstore_ps(p, m, v); }
+#endif
+constexpr Index NR = 2 * kLanes;  // micro-kernel tile: MR x NR
 constexpr Index KC = 256, MC = 96, NC = 2048;  // cache blocking (k depth, A rows, B columns)
+static_assert(MC % MR == 0, "A blocks hold whole panels");
 // The direct path reads B in place up to kDirectMaxB bytes and packs it whole up to kDirectPackedMaxB.
 constexpr Index kDirectMaxB = 128 << 10, kDirectPackedMaxB = 4 << 20;
 
@@ -92,8 +136,7 @@ inline void pack_b(const View& b, Index p0, Index kc, Index j0, Index nc, float*
     for (; p < kc; ++p) {
       const float* row = b.p + (p0 + p) * b.rs + (j0 + jr) * b.cs;
       if (b.cs == 1 && cols == NR) {
-        _mm256_store_ps(out, _mm256_loadu_ps(row));
-        _mm256_store_ps(out + 8, _mm256_loadu_ps(row + 8));
+        for (Index j = 0; j < NR; j += 8) _mm256_store_ps(out + j, _mm256_loadu_ps(row + j));
       } else {
         for (Index j = 0; j < cols; ++j) out[j] = row[j * b.cs];
         for (Index j = cols; j < NR; ++j) out[j] = 0.0f;
@@ -103,74 +146,75 @@ inline void pack_b(const View& b, Index p0, Index kc, Index j0, Index nc, float*
   }
 }
 
-// Lanes j < cols of the low and high halves of a tile row, for a tile narrower than NR.
-struct ColumnMask {
-  __m256i lo, hi;
-  explicit ColumnMask(Index cols) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    lo = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(cols)), lane);      // j < cols
-    hi = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(cols) - 8), lane);  // 8 + j < cols
-  }
-};
-
-// The micro-kernel: c[0:R, 0:16] (row stride ldc) = (accumulate ? c : 0) + sum over p < kc of
+// The micro-kernel: c[0:R, 0:NR] (row stride ldc) = (accumulate ? c : 0) + sum over p < kc of
 // a(:, p) b(p, :), with a(i, p) = a[i a_rs + p a_cs] and b(p, j) = b[p b_rs + j]. The operands are
 // packed panels (a_rs 1, a_cs MR; b_rs NR) or matrices read in place. The tile of c stays in 2R
 // registers; each step along k loads one row of b and broadcasts R values of a. Without kFull
 // only the first `cols` columns (the mask) are read and written.
-template <int R, bool kFull>
+template <int R, bool kFull, bool kPackedA>
 inline void kernel(Index kc, const float* a, Index a_rs, Index a_cs, const float* b, Index b_rs, float* c, Index ldc,
                    bool accumulate, const ColumnMask& mask) {
-  __m256 acc[R][2];
+  if (kPackedA) a_rs = 1, a_cs = MR;  // known strides: each broadcast's address is a constant offset
+  // Rows 3q, 3q + 1, 3q + 2 of A are read as row[q] + {0, 1, 2} a_rs: one address register per
+  // three rows plus a_rs and 2 a_rs, so that twelve rows in place do not run out of registers.
+  const float* row[(R + 2) / 3];
+#pragma GCC unroll 4
+  for (int q = 0; q < (R + 2) / 3; ++q) row[q] = a + 3 * q * a_rs;
+  Vec acc[R][2];
   // Every loop over the R rows is unrolled, so that acc lives in registers: left rolled (GCC's
   // heuristics sometimes do), acc is indexed at run time, kept on the stack, and the kernel runs
   // at a fraction of its speed.
-#pragma GCC unroll 8
-  for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = vzero();
   for (Index p = 0; p < kc; ++p) {
-    const __m256 b0 = kFull ? _mm256_loadu_ps(b) : _mm256_maskload_ps(b, mask.lo);
-    const __m256 b1 = kFull ? _mm256_loadu_ps(b + 8) : _mm256_maskload_ps(b + 8, mask.hi);
-#pragma GCC unroll 8
+    const Vec b0 = kFull ? vload(b) : vload(b, mask.lo);
+    const Vec b1 = kFull ? vload(b + kLanes) : vload(b + kLanes, mask.hi);
+#pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
-      const __m256 ai = _mm256_broadcast_ss(a + i * a_rs);
-      acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);  // c(i, :) += a(i, p) b(p, :)
-      acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+      const Vec ai = vbroadcast(row[i / 3] + (i % 3) * a_rs);
+      acc[i][0] = vfmadd(ai, b0, acc[i][0]);  // c(i, :) += a(i, p) b(p, :)
+      acc[i][1] = vfmadd(ai, b1, acc[i][1]);
     }
-    a += a_cs;
+#pragma GCC unroll 4
+    for (int q = 0; q < (R + 2) / 3; ++q) row[q] += a_cs;
     b += b_rs;
   }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int i = 0; i < R; ++i) {
     float* ci = c + i * ldc;
     if (kFull) {
       if (accumulate) {
-        acc[i][0] = _mm256_add_ps(_mm256_loadu_ps(ci), acc[i][0]);
-        acc[i][1] = _mm256_add_ps(_mm256_loadu_ps(ci + 8), acc[i][1]);
+        acc[i][0] = vadd(vload(ci), acc[i][0]);
+        acc[i][1] = vadd(vload(ci + kLanes), acc[i][1]);
       }
-      _mm256_storeu_ps(ci, acc[i][0]);
-      _mm256_storeu_ps(ci + 8, acc[i][1]);
+      vstore(ci, acc[i][0]);
+      vstore(ci + kLanes, acc[i][1]);
     } else {
       if (accumulate) {
-        acc[i][0] = _mm256_add_ps(_mm256_maskload_ps(ci, mask.lo), acc[i][0]);
-        acc[i][1] = _mm256_add_ps(_mm256_maskload_ps(ci + 8, mask.hi), acc[i][1]);
+        acc[i][0] = vadd(vload(ci, mask.lo), acc[i][0]);
+        acc[i][1] = vadd(vload(ci + kLanes, mask.hi), acc[i][1]);
       }
-      _mm256_maskstore_ps(ci, mask.lo, acc[i][0]);
-      _mm256_maskstore_ps(ci + 8, mask.hi, acc[i][1]);
+      vstore(ci, mask.lo, acc[i][0]);
+      vstore(ci + kLanes, mask.hi, acc[i][1]);
     }
   }
 }
 
 // The kernel for a tile of `rows` <= MR rows and `cols` <= NR columns.
+template <bool kPackedA>
 inline void tile(Index rows, Index cols, Index kc, const float* a, Index a_rs, Index a_cs, const float* b, Index b_rs,
                  float* c, Index ldc, bool accumulate) {
   const ColumnMask mask(cols);
   const bool full = cols == NR;
   switch (rows) {
-#define FASTAE_TILE(R)                                                                       \
-  case R:                                                                                    \
-    if (full) kernel<R, true>(kc, a, a_rs, a_cs, b, b_rs, c, ldc, accumulate, mask);         \
-    else kernel<R, false>(kc, a, a_rs, a_cs, b, b_rs, c, ldc, accumulate, mask);             \
+#define FASTAE_TILE(R)                                                                         \
+  case R:                                                                                      \
+    if (full) kernel<R, true, kPackedA>(kc, a, a_rs, a_cs, b, b_rs, c, ldc, accumulate, mask); \
+    else kernel<R, false, kPackedA>(kc, a, a_rs, a_cs, b, b_rs, c, ldc, accumulate, mask);     \
     return;
+#if defined(__AVX512F__)
+    FASTAE_TILE(12) FASTAE_TILE(11) FASTAE_TILE(10) FASTAE_TILE(9) FASTAE_TILE(8) FASTAE_TILE(7)
+#endif
     FASTAE_TILE(6) FASTAE_TILE(5) FASTAE_TILE(4) FASTAE_TILE(3) FASTAE_TILE(2) FASTAE_TILE(1)
 #undef FASTAE_TILE
   }
@@ -208,13 +252,15 @@ inline void sgemm_direct(Index m, Index n, Index k, const View& A, const View& B
     for (Index i = 0; i < m; i += MR) {
       const Index rows = std::min(MR, m - i);
       for (Index j = 0; j < n; j += NR)
-        tile(rows, std::min(NR, n - j), kc, A.p + i * A.rs + pc * A.cs, A.rs, A.cs,
+        tile<false>(rows, std::min(NR, n - j), kc, A.p + i * A.rs + pc * A.cs, A.rs, A.cs,
              b + (j / NR) * panel_stride + pc * b_rs, b_rs, c + i * ldc + j, ldc, acc);
     }
   }
 }
 
 // The packed path, for large products: blocks of B (KC x NC) and of A (MC x KC) packed into panels.
+// Each A panel (MR x KC, 12 KB with AVX-512) runs across the whole B block before the next: on
+// 2048^3 that order measured 96 GFLOP/s on one core against 89 with B panels outermost.
 inline void sgemm_packed(Index m, Index n, Index k, const View& A, const View& B, float* c, Index ldc, bool accumulate) {
   Buffers& buf = buffers();
   buf.a.resize(static_cast<std::size_t>(MC * KC));
@@ -228,14 +274,14 @@ inline void sgemm_packed(Index m, Index n, Index k, const View& A, const View& B
       for (Index ic = 0; ic < m; ic += MC) {
         const Index mc = std::min(MC, m - ic);
         pack_a(A, ic, mc, pc, kc, buf.a.data());
-        for (Index jr = 0; jr < nc; jr += NR) {
-          const Index cols = std::min(NR, nc - jr);
-          const float* b_panel = buf.b.data() + (jr / NR) * NR * kc;
-          for (Index ir = 0; ir < mc; ir += MR) {
-            const Index rows = std::min(MR, mc - ir);
-            const float* a_panel = buf.a.data() + (ir / MR) * MR * kc;
+        for (Index ir = 0; ir < mc; ir += MR) {
+          const Index rows = std::min(MR, mc - ir);
+          const float* a_panel = buf.a.data() + (ir / MR) * MR * kc;
+          for (Index jr = 0; jr < nc; jr += NR) {
+            const Index cols = std::min(NR, nc - jr);
+            const float* b_panel = buf.b.data() + (jr / NR) * NR * kc;
             float* c_tile = c + (ic + ir) * ldc + jc + jr;
-            tile(rows, cols, kc, a_panel, 1, MR, b_panel, NR, c_tile, ldc, acc);
+            tile<true>(rows, cols, kc, a_panel, 1, MR, b_panel, NR, c_tile, ldc, acc);
           }
         }
       }
