@@ -35,5 +35,10 @@ def test_missing_instructions_raise_a_clear_import_error():
 
 def test_build_info_reports_the_build():
     info = fastae.build_info
-    assert set(info) == {"openmp", "required_isa", "simd", "eigen_version", "eigen_cache_sizes", "sgemm"}
+    assert set(info) == {"openmp", "required_isa", "simd", "eigen_version", "eigen_cache_sizes", "sgemm", "sgemm_tile"}
     assert info["eigen_version"].startswith("3.")
+    if info["sgemm"]:  # the tile follows the instruction set the build targets
+        wide_tile = "AVX512F" in info["required_isa"].split(",")
+        assert info["sgemm_tile"] == ((12, 32) if wide_tile else (6, 16))
+    else:
+        assert info["sgemm_tile"] is None

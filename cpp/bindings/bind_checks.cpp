@@ -142,11 +142,12 @@ void bind_checks(py::module_& m) {
   m.def("_set_cache_sizes", [](std::ptrdiff_t l1, std::ptrdiff_t l2, std::ptrdiff_t l3) { Eigen::setCpuCacheSizes(l1, l2, l3); },
         "Set the cache sizes Eigen's GEMM blocking uses (benchmarks only)");
   py::dict info;
-  info["sgemm"] =
 #ifdef FASTAE_HAVE_SGEMM
-      true;
+  info["sgemm"] = true;
+  info["sgemm_tile"] = py::make_tuple(sgemm_detail::MR, sgemm_detail::NR);  // 6x16 with AVX2, 12x32 with AVX-512
 #else
-      false;
+  info["sgemm"] = false;
+  info["sgemm_tile"] = py::none();
 #endif
   info["openmp"] = have_openmp();
   info["required_isa"] = FASTAE_REQUIRED_ISA;

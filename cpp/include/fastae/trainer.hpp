@@ -152,7 +152,7 @@ class Trainer {
       ParamRange r{l, 0, s.in, 0, s.out, 0, 0, {}};
       const bool by_columns = s.out > s.in && s.in < count * kSplitColumnsBelowRows &&
                               batch_rows * s.out * Index(sizeof(S)) > kSplitColumnsAboveBytes;
-      if (by_columns) {  // in multiples of 64 bytes: whole sgemm panels, and whole cache lines where rows start on one
+      if (by_columns) {  // in multiples of 64 bytes: whole cache lines where rows start on one (and whole AVX2 sgemm panels)
         constexpr Index line = 64 / Index(sizeof(S));
         split_range((s.out + line - 1) / line, t, count, r.out_lo, r.out_hi);
         r.out_lo = std::min(r.out_lo * line, s.out);
