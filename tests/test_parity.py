@@ -74,6 +74,23 @@ def test_layer_shared_by_columns_matches_reference(optimizer, dtype, n_threads):
     np.testing.assert_allclose(model.history_["loss"], reference.history, rtol=PARITY_TOL[dtype] * 10)
 
 
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+@pytest.mark.parametrize("optimizer", ["adam", "sgd-clip-norm"])
+def test_weights_packed_ahead_match_reference(optimizer, n_threads):
+    # W of 300 x 130 (156 KB) is above sgemm's in-place limit: in float32 training the threads keep
+    # it, and every W^T, packed for the next step, each repacking the rows it updated (300 and 130
+    # rows split in 2 or 3 do not fall on the 16- or 32-column panels, so threads share panels).
+    X = make_data(150, 300, seed=11)
+    model, reference = trained_pair(X, epochs=2, latent_dim=20, hidden=(130,), loss="mse", batch_size=64,
+                                    dtype="float32", n_threads=n_threads, **OPTIMIZERS[optimizer])
+    assert relative_error(model.get_weights(), reference.get_weights()) < PARITY_TOL["float32"]
+    np.testing.assert_allclose(model.history_["loss"], reference.history, rtol=PARITY_TOL["float32"] * 10)
+    # inference packs each such W once per call, for all its chunks
+    assert relative_error([model.encode(X)], [reference.encode(X)]) < PARITY_TOL["float32"]
+    assert relative_error([model.reconstruct(X)], [reference.reconstruct(X)]) < PARITY_TOL["float32"]
+    assert relative_error([model.reconstruction_error(X)], [reference.reconstruction_error(X)]) < PARITY_TOL["float32"]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("loss", LOSSES)
 def test_inference_matches_reference(dtype, loss):

@@ -229,22 +229,11 @@ inline Buffers& buffers() {
   return bufs;
 }
 
-// The direct path: A read in place (no packing). B is read in place when it is small (up to
-// kDirectMaxB) and its rows are contiguous; otherwise it is packed once, whole, into NR panels,
-// and a large B is taken in blocks along k that stay in L2. Within a block, row tiles are the
-// outer loop, so a tile's rows of A stay in L1 while it runs across B.
-inline void sgemm_direct(Index m, Index n, Index k, const View& A, const View& B, float* c, Index ldc, bool accumulate) {
-  const bool large_b = k * n * Index(sizeof(float)) > kDirectMaxB;
-  const float* b = B.p;
-  Index b_rs = B.rs, panel_stride = NR;  // B(p, j0 + j) = b[p b_rs + j0 + j] in place; panel j0/NR at j0/NR * panel_stride
-  if (B.cs != 1 || large_b) {
-    Buffers& buf = buffers();
-    buf.b.resize(static_cast<std::size_t>(k * ((n + NR - 1) / NR) * NR));
-    pack_b(B, 0, k, 0, n, buf.b.data());
-    b = buf.b.data();
-    b_rs = NR;
-    panel_stride = NR * k;
-  }
+// The direct path's loops over B in NR panels: panel j0/NR of B starts at b + j0/NR * panel_stride
+// and row p of a panel at p b_rs. A large B is taken in blocks along k that stay in L2. Within a
+// block, row tiles are the outer loop, so a tile's rows of A stay in L1 while it runs across B.
+inline void direct_tiles(Index m, Index n, Index k, const View& A, const float* b, Index b_rs, Index panel_stride,
+                         bool large_b, float* c, Index ldc, bool accumulate) {
   const Index k_block = large_b ? KC : k;
   for (Index pc = 0; pc < k; pc += k_block) {
     const Index kc = std::min(k_block, k - pc);
@@ -253,9 +242,25 @@ inline void sgemm_direct(Index m, Index n, Index k, const View& A, const View& B
       const Index rows = std::min(MR, m - i);
       for (Index j = 0; j < n; j += NR)
         tile<false>(rows, std::min(NR, n - j), kc, A.p + i * A.rs + pc * A.cs, A.rs, A.cs,
-             b + (j / NR) * panel_stride + pc * b_rs, b_rs, c + i * ldc + j, ldc, acc);
+                    b + (j / NR) * panel_stride + pc * b_rs, b_rs, c + i * ldc + j, ldc, acc);
     }
   }
+}
+
+inline bool is_large_b(Index n, Index k) { return k * n * Index(sizeof(float)) > kDirectMaxB; }
+
+// Floats of B [k x n] packed whole into NR panels: element (p, j) at (j / NR) NR k + p NR + j % NR.
+inline Index packed_b_size(Index k, Index n) { return k * ((n + NR - 1) / NR) * NR; }
+
+// The direct path: A read in place (no packing). B is read in place when it is small (up to
+// kDirectMaxB) and its rows are contiguous; otherwise it is packed once, whole, into NR panels.
+inline void sgemm_direct(Index m, Index n, Index k, const View& A, const View& B, float* c, Index ldc, bool accumulate) {
+  const bool large_b = is_large_b(n, k);
+  if (B.cs == 1 && !large_b) return direct_tiles(m, n, k, A, B.p, B.rs, NR, false, c, ldc, accumulate);
+  Buffers& buf = buffers();
+  buf.b.resize(static_cast<std::size_t>(packed_b_size(k, n)));
+  pack_b(B, 0, k, 0, n, buf.b.data());
+  direct_tiles(m, n, k, A, buf.b.data(), NR, NR * k, large_b, c, ldc, accumulate);
 }
 
 // The packed path, for large products: blocks of B (KC x NC) and of A (MC x KC) packed into panels.
@@ -318,6 +323,52 @@ inline void sgemm(Index m, Index n, Index k, const float* a, Index a_rs, Index a
   if (path == SgemmPath::Auto) path = choose_path(n, k, a_cs);
   if (path == SgemmPath::Direct) sgemm_direct(m, n, k, A, B, c, ldc, accumulate);
   else sgemm_packed(m, n, k, A, B, c, ldc, accumulate);
+}
+
+// True when sgemm (path Auto) would pack B [k x n] whole for A with column stride a_cs: then the
+// caller may pack it ahead with pack_b_block and call sgemm_prepacked, for the same result.
+inline bool sgemm_packs_b_whole(Index n, Index k, Index a_cs, Index b_cs) {
+  return choose_path(n, k, a_cs) == SgemmPath::Direct && (b_cs != 1 || sgemm_detail::is_large_b(n, k));
+}
+
+using sgemm_detail::packed_b_size;  // the floats of those panels
+
+// Writes the block B[p_lo:p_hi, j_lo:j_hi) of B [k x n] (B(p, j) = b[p b_rs + j b_cs]) into its
+// panels, laid out as sgemm packs B whole, and nothing else: threads can each pack their own block
+// of the same panels. Lanes past n are left as they are (zero them once).
+inline void pack_b_block(const float* b, Index b_rs, Index b_cs, Index k, Index p_lo, Index p_hi, Index j_lo, Index j_hi,
+                         float* panels) {
+  using sgemm_detail::NR;
+  for (Index j0 = j_lo - j_lo % NR; j0 < j_hi; j0 += NR) {  // the panel of columns [j0, j0 + NR)
+    const Index first = std::max(j_lo, j0), end = std::min(j_hi, j0 + NR);
+    float* panel = panels + (j0 / NR) * NR * k - j0;  // panel[p NR + j] = B(p, j)
+    if (b_cs == 1) {
+      for (Index p = p_lo; p < p_hi; ++p) std::copy(b + p * b_rs + first, b + p * b_rs + end, panel + p * NR + first);
+      continue;
+    }
+    Index j = first;
+    for (; b_rs == 1 && j + 8 <= end; j += 8) {  // B transposed (B(p, j) = b[p + j cs]): 8x8 blocks, transposed in registers
+      Index p = p_lo;
+      for (; p + 8 <= p_hi; p += 8) {
+        __m256 r[8];
+        for (int q = 0; q < 8; ++q) r[q] = _mm256_loadu_ps(b + p + (j + q) * b_cs);
+        sgemm_detail::transpose_8x8(r);  // r[q] = B(p + q, j .. j + 8)
+        for (int q = 0; q < 8; ++q) _mm256_storeu_ps(panel + (p + q) * NR + j, r[q]);
+      }
+      for (; p < p_hi; ++p)
+        for (Index jj = j; jj < j + 8; ++jj) panel[p * NR + jj] = b[p + jj * b_cs];
+    }
+    for (; j < end; ++j)
+      for (Index p = p_lo; p < p_hi; ++p) panel[p * NR + j] = b[p * b_rs + j * b_cs];
+  }
+}
+
+// C = A B as sgemm computes it, with B [k x n] given as its panels (sgemm_packs_b_whole was true).
+inline void sgemm_prepacked(Index m, Index n, Index k, const float* a, Index a_rs, Index a_cs, const float* b_panels,
+                            float* c, Index ldc, bool accumulate) {
+  using namespace sgemm_detail;
+  if (m <= 0 || n <= 0 || k <= 0) return sgemm(m, n, k, a, a_rs, a_cs, b_panels, NR, 1, c, ldc, accumulate);  // nothing to read
+  direct_tiles(m, n, k, View{a, a_rs, a_cs}, b_panels, NR, NR * k, is_large_b(n, k), c, ldc, accumulate);
 }
 
 }  // namespace fastae

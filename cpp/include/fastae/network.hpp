@@ -10,6 +10,7 @@
 
 #include "fastae/dense.hpp"
 #include "fastae/loss.hpp"
+#include "fastae/packed_weights.hpp"
 #include "fastae/parallel.hpp"
 #include "fastae/types.hpp"
 
@@ -96,12 +97,14 @@ class Network {
   // Training, first half: forward and backward over rows [lo, hi) of a batch of `batch_rows` rows
   // whose input is x (all batch rows). Leaves each layer's output and dL/dz for these rows in the
   // workspace, and their per-row loss sums in ws.row_loss[lo..hi). Threads run it on their own rows.
-  void backward_rows(const ConstRowMap<S>& x, Workspace<S>& ws, Index lo, Index hi, Index batch_rows) const {
+  // `panels`: the weights packed ahead, or null.
+  void backward_rows(const ConstRowMap<S>& x, Workspace<S>& ws, Index lo, Index hi, Index batch_rows,
+                     const WeightPanels* panels = nullptr) const {
     const Index rows = hi - lo;
     if (rows <= 0) return;
     const Index L = n_layers();
     const ConstRowMap<S> x_rows = middle_rows(x, lo, rows);
-    forward_rows(x_rows, 0, L, ws, lo, false);  // the output head applies the last activation with the loss
+    forward_rows(x_rows, 0, L, ws, lo, false, nullptr, panels);  // the output head applies the last activation with the loss
     RowMap<S> delta = slice(ws.deltas.back(), lo, rows);
     const S inv_count = S(1.0 / (static_cast<double>(batch_rows) * static_cast<double>(n_outputs())));
     output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), lo, rows), x_rows, ws.row_loss.data() + lo,
@@ -109,7 +112,9 @@ class Network {
     for (Index l = L - 1; l >= 1; --l) {  // no gradient with respect to the input
       const std::size_t below = static_cast<std::size_t>(l - 1);
       RowMap<S> dx = slice(ws.deltas[below], lo, rows);
-      product<S>(slice(ws.deltas[static_cast<std::size_t>(l)], lo, rows), false, weight(l), true, dx);  // dL/da = dL/dz W^T
+      const float* wt_panels = panels ? panels->wt[static_cast<std::size_t>(l)] : nullptr;
+      product<S>(slice(ws.deltas[static_cast<std::size_t>(l)], lo, rows), false, weight(l), true, dx, Kernel::Auto,
+                 wt_panels);  // dL/da = dL/dz W^T
       multiply_by_derivative(dx, slice(ws.outputs[below], lo, rows), layers_[below].activation);  // dL/dz = dL/da f'(z)
     }
   }
@@ -144,9 +149,10 @@ class Network {
     if (out.rows() != x.rows() || out.cols() != layers_[static_cast<std::size_t>(last - 1)].out)
       throw std::invalid_argument("out: wrong shape");
     std::vector<char> non_finite(static_cast<std::size_t>(std::max(n_threads, 1)), 0);
+    const PackedWeights<S> packed = packed_weights(first, last);
     for_chunks(x.rows(), n_threads, [&](Workspace<S>& ws, Index lo, Index rows, int t) {
       bool bad = false;
-      forward_rows(middle_rows(x, lo, rows), first, last, ws, 0, true, &bad);
+      forward_rows(middle_rows(x, lo, rows), first, last, ws, 0, true, &bad, packed.view());
       if (bad) non_finite[static_cast<std::size_t>(t)] = 1;
       out.middleRows(lo, rows) = slice(ws.outputs[static_cast<std::size_t>(last - 1)], 0, rows);
     });
@@ -156,9 +162,10 @@ class Network {
   // row_loss[i] = sum over features of the loss of reconstructing row i of x.
   void row_losses(const ConstRowMap<S>& x, double* row_loss, int n_threads) const {
     if (x.cols() != n_inputs()) throw std::invalid_argument("X: wrong number of columns");
+    const PackedWeights<S> packed = packed_weights(0, n_layers());
     for_chunks(x.rows(), n_threads, [&](Workspace<S>& ws, Index lo, Index rows, int) {
       const ConstRowMap<S> x_rows = middle_rows(x, lo, rows);
-      forward_rows(x_rows, 0, n_layers(), ws, 0, false);
+      forward_rows(x_rows, 0, n_layers(), ws, 0, false, nullptr, packed.view());
       output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), 0, rows), x_rows, row_loss + lo, nullptr,
                      slice(ws.scratch, 0, rows), S(1));
     });
@@ -176,20 +183,34 @@ class Network {
     if (first < 0 || last > n_layers() || first >= last) throw std::invalid_argument("layers: empty or out of range");
   }
 
+  // W of layers [first, last) packed once for every chunk of an inference call.
+  PackedWeights<S> packed_weights(Index first, Index last) const {
+    PackedWeights<S> packed;
+    packed.prepare(layers_, static_cast<std::size_t>(first), static_cast<std::size_t>(last), false);
+    for (Index l = first; l < last; ++l) {
+      const LayerShape& s = layers_[static_cast<std::size_t>(l)];
+      packed.pack_block(s, static_cast<std::size_t>(l), params_.data(), 0, s.in, 0, s.out);
+    }
+    return packed;
+  }
+
   // Runs x through layers [first, last), writing each layer's output into rows [lo, lo + x.rows())
   // of the workspace; the last activation is applied unless `activate_last` is false (the output
-  // head applies it with the loss). `non_finite`: see dense_forward (first layer only).
+  // head applies it with the loss). `non_finite`: see dense_forward (first layer only). `panels`:
+  // the weights packed ahead, or null.
   void forward_rows(const ConstRowMap<S>& x, Index first, Index last, Workspace<S>& ws, Index lo,
-                    bool activate_last, bool* non_finite = nullptr) const {
+                    bool activate_last, bool* non_finite = nullptr, const WeightPanels* panels = nullptr) const {
     const Index rows = x.rows();
     for (Index l = first; l < last; ++l) {
       const bool activate = activate_last || l != last - 1;
       const Activation act = layers_[static_cast<std::size_t>(l)].activation;
+      const float* w_panels = panels ? panels->w[static_cast<std::size_t>(l)] : nullptr;
       RowMap<S> z = slice(ws.outputs[static_cast<std::size_t>(l)], lo, rows);
       if (l == first)
-        dense_forward<S>(x, weight(l), bias(l), z, act, activate, non_finite);
+        dense_forward<S>(x, weight(l), bias(l), z, act, activate, non_finite, w_panels);
       else
-        dense_forward<S>(slice(ws.outputs[static_cast<std::size_t>(l - 1)], lo, rows), weight(l), bias(l), z, act, activate);
+        dense_forward<S>(slice(ws.outputs[static_cast<std::size_t>(l - 1)], lo, rows), weight(l), bias(l), z, act,
+                         activate, nullptr, w_panels);
     }
   }
 

@@ -2,7 +2,8 @@
 // loss, backward, clip, update. One parallel region covers the whole epoch. In each batch every
 // thread gathers its own rows of the batch and runs forward and backward on them; after a
 // barrier, each thread computes the gradient of its own rows (or, for some matrices, columns) of
-// every weight matrix (and its share of every bias) over the whole batch, clips and updates them.
+// every weight matrix (and its share of every bias) over the whole batch, clips and updates them,
+// and repacks that block of W for the next step's products (packed_weights.hpp).
 // A fixed (seed, batch size) and n_threads therefore give bitwise the same weights.
 #pragma once
 
@@ -77,13 +78,15 @@ class Trainer {
     Index rows_done = 0;
     run_threads(threads, [&](int t, int count) {
       const std::vector<ParamRange> mine = param_ranges(t, count, batch_rows);
+      pack_panels(mine);
+      thread_barrier(count);  // every thread's block of the packed weights is written
       for (Index start = 0; start < n; start += batch_rows) {
         const Index rows = std::min(batch_rows, n - start);
         Index lo, hi;  // this thread's rows of the batch
         split_range(rows, t, count, lo, hi);
         const ConstRowMap<S> batch = use_order ? gather(x, start, lo, hi) : middle_rows(x, start, rows);
         if (check && !values_within(batch, lo, hi, *check)) bad_rows.store(true, std::memory_order_relaxed);
-        net_.backward_rows(batch, ws_, lo, hi, rows);
+        net_.backward_rows(batch, ws_, lo, hi, rows, packed_.view());
         if (t == 0) opt_->begin_step();  // nobody reads the step count until after the barrier
         thread_barrier(count);           // every row's outputs, dL/dz and loss are ready
         if (bad_rows.load(std::memory_order_relaxed)) break;  // every thread sees it here, before any update
@@ -107,6 +110,7 @@ class Trainer {
         const S scale = opt_->norm_scale(total_sq);
         for (const ParamRange& r : mine)
           for (const FlatRange& f : r.flat) opt_->update_range(net_.params(), grad_, f.lo, f.hi, scale);
+        pack_panels(mine);  // the next step's products read them after the barrier below
         if (t == 0 && hook && rows_done < n && Clock::now() >= next_hook) {
           try {
             hook(rows_done, loss_sum);
@@ -186,6 +190,15 @@ class Trainer {
     ws_.reserve(net_.layers(), batch_rows);
     grad_.resize(net_.n_params());
     sum_sq_.assign(static_cast<std::size_t>(threads), 0.0);
+    packed_.prepare(net_.layers(), 0, net_.layers().size(), true);
+  }
+
+  // Packs this thread's block of every W into the panels that have one (packed_weights.hpp).
+  void pack_panels(const std::vector<ParamRange>& mine) {
+    for (const ParamRange& r : mine) {
+      const std::size_t l = static_cast<std::size_t>(r.layer);
+      packed_.pack_block(net_.layers()[l], l, net_.params().data(), r.in_lo, r.in_hi, r.out_lo, r.out_hi);
+    }
   }
 
   // Copies rows order[start + lo .. start + hi) of x into the same rows of the batch buffer and
@@ -201,6 +214,7 @@ class Trainer {
   Vector<S> grad_;
   std::vector<double> sum_sq_;
   std::vector<std::int64_t> order_;
+  PackedWeights<S> packed_;  // W and W^T packed for the next step's products, where sgemm would pack them
 };
 
 }  // namespace fastae
