@@ -58,7 +58,14 @@ inline Packet<S> exp_packet(const Packet<S>& x) {
   using namespace Eigen::internal;
   using P = Packet<S>;
   if constexpr (std::is_same_v<S, float>) {
+#ifdef __GNUC__  // P is a vector type such as __m512, whose attributes GCC reports as ignored in a template argument
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+#endif
     using I = typename unpacket_traits<P>::integer_packet;
+#ifdef __GNUC__
+#pragma GCC diagnostic pop
+#endif
     const P xc = pmax(pmin(x, pset1<P>(88.3f)), pset1<P>(-87.3f));
     const P m = pfloor(pmadd(xc, pset1<P>(1.44269504088896341f), pset1<P>(0.5f)));  // m = floor(x / ln2 + 1/2)
     P r = pmadd(m, pset1<P>(-0.693359375f), xc);                                     // r = x - m ln2, ln2 in two
