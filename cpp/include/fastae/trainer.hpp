@@ -190,7 +190,8 @@ class Trainer {
     ws_.reserve(net_.layers(), batch_rows);
     grad_.resize(net_.n_params());
     sum_sq_.assign(static_cast<std::size_t>(threads), 0.0);
-    packed_.prepare(net_.layers(), 0, net_.layers().size(), true);
+    if (!packed_ready_) packed_.prepare(net_.layers(), 0, net_.layers().size(), true);  // the network never changes
+    packed_ready_ = true;  // (allocated once: partial_fit may call train_epoch for every batch)
   }
 
   // Packs this thread's block of every W into the panels that have one (packed_weights.hpp).
@@ -215,6 +216,7 @@ class Trainer {
   std::vector<double> sum_sq_;
   std::vector<std::int64_t> order_;
   PackedWeights<S> packed_;  // W and W^T packed for the next step's products, where sgemm would pack them
+  bool packed_ready_ = false;
 };
 
 }  // namespace fastae
