@@ -120,6 +120,14 @@ inline void transpose_8x8(__m256 r[8]) {
   }
 }
 
+// out[q NR + i] = B(q, i) for q, i < 8, where B is stored transposed: B(q, i) = b[q + i cs].
+inline void copy_transposed_8x8(const float* b, Index cs, float* out) {
+  __m256 r[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(b + i * cs);
+  transpose_8x8(r);  // r[q] = B(q, 0 .. 8)
+  for (int q = 0; q < 8; ++q) _mm256_storeu_ps(out + q * NR, r[q]);
+}
+
 // Packs B[p0:p0+kc, j0:j0+nc] into panels of NR columns: for each k, NR consecutive values.
 inline void pack_b(const View& b, Index p0, Index kc, Index j0, Index nc, float* out) {
   for (Index jr = 0; jr < nc; jr += NR) {
@@ -127,12 +135,8 @@ inline void pack_b(const View& b, Index p0, Index kc, Index j0, Index nc, float*
     Index p = 0;
     if (b.rs == 1 && cols == NR) {  // B transposed (B(p, j) = b[p + j cs]): 8x8 blocks, transposed in registers
       for (; p + 8 <= kc; p += 8, out += 8 * NR)
-        for (Index half = 0; half < NR; half += 8) {
-          __m256 r[8];
-          for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(b.p + (p0 + p) + (j0 + jr + half + j) * b.cs);
-          transpose_8x8(r);  // r[q] = B(p + q, half .. half + 8)
-          for (int q = 0; q < 8; ++q) _mm256_store_ps(out + q * NR + half, r[q]);
-        }
+        for (Index half = 0; half < NR; half += 8)
+          copy_transposed_8x8(b.p + (p0 + p) + (j0 + jr + half) * b.cs, b.cs, out + half);
     }
     for (; p < kc; ++p) {
       const float* row = b.p + (p0 + p) * b.rs + (j0 + jr) * b.cs;
@@ -250,6 +254,9 @@ inline void direct_tiles(Index m, Index n, Index k, const View& A, const float* 
 
 inline bool is_large_b(Index n, Index k) { return k * n * Index(sizeof(float)) > kDirectMaxB; }
 
+// The direct path reads B in place when its rows are contiguous and it is small, else packs it whole.
+inline bool direct_packs_b(Index n, Index k, Index b_cs) { return b_cs != 1 || is_large_b(n, k); }
+
 // Floats of B [k x n] packed whole into NR panels: element (p, j) at (j / NR) NR k + p NR + j % NR.
 inline Index packed_b_size(Index k, Index n) { return k * ((n + NR - 1) / NR) * NR; }
 
@@ -257,7 +264,7 @@ inline Index packed_b_size(Index k, Index n) { return k * ((n + NR - 1) / NR) * 
 // kDirectMaxB) and its rows are contiguous; otherwise it is packed once, whole, into NR panels.
 inline void sgemm_direct(Index m, Index n, Index k, const View& A, const View& B, float* c, Index ldc, bool accumulate) {
   const bool large_b = is_large_b(n, k);
-  if (B.cs == 1 && !large_b) return direct_tiles(m, n, k, A, B.p, B.rs, NR, false, c, ldc, accumulate);
+  if (!direct_packs_b(n, k, B.cs)) return direct_tiles(m, n, k, A, B.p, B.rs, NR, false, c, ldc, accumulate);
   Buffers& buf = buffers();
   buf.b.resize(static_cast<std::size_t>(packed_b_size(k, n)));
   pack_b(B, 0, k, 0, n, buf.b.data());
@@ -329,7 +336,7 @@ inline void sgemm(Index m, Index n, Index k, const float* a, Index a_rs, Index a
 // True when sgemm (path Auto) would pack B [k x n] whole for A with column stride a_cs: then the
 // caller may pack it ahead with pack_b_block and call sgemm_prepacked, for the same result.
 inline bool sgemm_packs_b_whole(Index n, Index k, Index a_cs, Index b_cs) {
-  return choose_path(n, k, a_cs) == SgemmPath::Direct && (b_cs != 1 || sgemm_detail::is_large_b(n, k));
+  return choose_path(n, k, a_cs) == SgemmPath::Direct && sgemm_detail::direct_packs_b(n, k, b_cs);
 }
 
 using sgemm_detail::packed_b_size;  // the floats of those panels
@@ -350,12 +357,7 @@ inline void pack_b_block(const float* b, Index b_rs, Index b_cs, Index k, Index 
     Index j = first;
     for (; b_rs == 1 && j + 8 <= end; j += 8) {  // B transposed (B(p, j) = b[p + j cs]): 8x8 blocks, transposed in registers
       Index p = p_lo;
-      for (; p + 8 <= p_hi; p += 8) {
-        __m256 r[8];
-        for (int q = 0; q < 8; ++q) r[q] = _mm256_loadu_ps(b + p + (j + q) * b_cs);
-        sgemm_detail::transpose_8x8(r);  // r[q] = B(p + q, j .. j + 8)
-        for (int q = 0; q < 8; ++q) _mm256_storeu_ps(panel + (p + q) * NR + j, r[q]);
-      }
+      for (; p + 8 <= p_hi; p += 8) sgemm_detail::copy_transposed_8x8(b + p + j * b_cs, b_cs, panel + p * NR + j);
       for (; p < p_hi; ++p)
         for (Index jj = j; jj < j + 8; ++jj) panel[p * NR + jj] = b[p + jj * b_cs];
     }

@@ -38,7 +38,9 @@ class Trainer {
   static constexpr Index kSplitColumnsBelowRows = 32;           // rows of W per thread (see param_ranges)
 
  public:
-  Trainer(Network<S>& network, Optimizer<S>& optimizer) : net_(network), opt_(&optimizer) {}
+  Trainer(Network<S>& network, Optimizer<S>& optimizer) : net_(network), opt_(&optimizer) {
+    packed_.prepare(net_.layers(), 0, net_.layers().size(), true);  // once: the network's shapes never change
+  }
 
   // The optimizer the next steps use; the workspace is kept.
   void set_optimizer(Optimizer<S>& optimizer) { opt_ = &optimizer; }
@@ -190,8 +192,6 @@ class Trainer {
     ws_.reserve(net_.layers(), batch_rows);
     grad_.resize(net_.n_params());
     sum_sq_.assign(static_cast<std::size_t>(threads), 0.0);
-    if (!packed_ready_) packed_.prepare(net_.layers(), 0, net_.layers().size(), true);  // the network never changes
-    packed_ready_ = true;  // (allocated once: partial_fit may call train_epoch for every batch)
   }
 
   // Packs this thread's block of every W into the panels that have one (packed_weights.hpp).
@@ -216,7 +216,6 @@ class Trainer {
   std::vector<double> sum_sq_;
   std::vector<std::int64_t> order_;
   PackedWeights<S> packed_;  // W and W^T packed for the next step's products, where sgemm would pack them
-  bool packed_ready_ = false;
 };
 
 }  // namespace fastae
