@@ -1,10 +1,12 @@
 """Inference throughput: encode and reconstruct 60,000 rows with fastae, PyTorch (no_grad) and
 the NumPy reference, for the training benchmark's models, measured in one run.
 
-    python benchmarks/bench_infer.py [--threads 2] [--rows 60000] [--workloads ...] [--quick]
+    python benchmarks/bench_infer.py [--threads 2] [--rows 60000] [--rounds 3] [--workloads ...] [--quick]
 
-Each (runner, workload) runs in a fresh subprocess pinned to --threads cores; the figure is the
-median samples/s of --repeats calls after a warm-up. Writes infer.json and infer.md to --out.
+Each (runner, workload) runs in a fresh subprocess pinned to --threads cores, once per round,
+the runners taking turns (so that a slow spell of the shared machine falls on all of them
+alike); the figure is the median samples/s of the --repeats calls after a warm-up of every
+round. Writes infer.json and infer.md to --out.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _pinning import pin_if_child, pin_to_cores  # noqa: E402
@@ -31,6 +33,7 @@ from _report import fmt, write_report  # noqa: E402
 from fastae.bench import timed  # noqa: E402
 
 RUNNERS = ["fastae", "pytorch", "numpy"]
+OPS = ("encode", "reconstruct")
 
 
 def make(runner: str, w: Workload, threads: int) -> Tuple[Callable[[np.ndarray], Any], Callable[[np.ndarray], Any]]:
@@ -67,23 +70,22 @@ def make(runner: str, w: Workload, threads: int) -> Tuple[Callable[[np.ndarray],
     return run(encoder), run(net)
 
 
-def child(runner: str, workload: str, threads: int, rows: int, repeats: int) -> Dict[str, float]:
+def child(runner: str, workload: str, threads: int, rows: int, repeats: int) -> Dict[str, List[float]]:
+    """The seconds of each timed call of encode and of reconstruct."""
     pin_to_cores(threads)
     w = WORKLOADS[workload]
     X = np.random.default_rng(0).random((rows, w.n_features), dtype=np.float32)
-    out = {}
-    for name, fn in zip(("encode", "reconstruct"), make(runner, w, threads)):
-        out[name] = rows / statistics.median(timed(lambda: fn(X), repeats))
-    return out
+    return {op: timed(lambda: fn(X), repeats) for op, fn in zip(OPS, make(runner, w, threads))}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rows", type=int, default=60000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls per runner and round")
+    parser.add_argument("--rounds", type=int, default=3, help="times each runner is measured, the runners taking turns")
     parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
-    parser.add_argument("--quick", action="store_true", help="10,000 rows, 3 repeats")
+    parser.add_argument("--quick", action="store_true", help="10,000 rows, 3 repeats, 1 round")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -92,27 +94,36 @@ def main() -> None:
         print(json.dumps(child(runner, workload, int(threads), int(rows), int(repeats))))
         return
     if args.quick:
-        args.rows, args.repeats = 10000, 3
+        args.rows, args.repeats, args.rounds = 10000, 3, 1
+    if args.rounds < 1 or args.repeats < 1:
+        parser.error("--rounds and --repeats must be at least 1")
 
-    results: Dict[str, Any] = {"threads": args.threads, "rows": args.rows, "workloads": {}}
+    results: Dict[str, Any] = {"threads": args.threads, "rows": args.rows, "repeats": args.repeats,
+                               "rounds": args.rounds, "workloads": {}}
     lines = ["| workload | op | fastae | PyTorch no_grad | NumPy ref | fastae / PyTorch |", "|---|---|---|---|---|---|"]
     for name in args.workloads:
-        row = {}
-        for runner in RUNNERS:
-            cmd = [sys.executable, __file__, "--child", runner, name, str(args.threads), str(args.rows), str(args.repeats)]
-            done = subprocess.run(cmd, capture_output=True, text=True)
-            if done.returncode != 0:
-                print(f"{runner} skipped on {name}: {(done.stderr.strip().splitlines() or ['failed'])[-1][:160]}")
-                continue
-            row[runner] = json.loads(done.stdout.strip().splitlines()[-1])
+        seconds: Dict[str, Dict[str, List[float]]] = {}
+        failed = set()
+        for _ in range(args.rounds):  # the runners take turns; one that failed is not run again
+            for runner in (r for r in RUNNERS if r not in failed):
+                cmd = [sys.executable, __file__, "--child", runner, name, str(args.threads), str(args.rows), str(args.repeats)]
+                done = subprocess.run(cmd, capture_output=True, text=True)
+                if done.returncode != 0:
+                    print(f"{runner} skipped on {name}: {(done.stderr.strip().splitlines() or ['failed'])[-1][:160]}")
+                    failed.add(runner)
+                    continue
+                for op, calls in json.loads(done.stdout.strip().splitlines()[-1]).items():
+                    seconds.setdefault(runner, {}).setdefault(op, []).extend(calls)
+        row = {runner: {op: args.rows / statistics.median(calls) for op, calls in ops.items()}
+               for runner, ops in seconds.items()}
         results["workloads"][name] = row
         for op in ("encode", "reconstruct"):
             ours, torch_fig = row["fastae"][op], row.get("pytorch", {}).get(op)
             ratio = f"{ours / torch_fig:.2f}×" if torch_fig else "–"
             lines.append(f"| {name} | {op} | {fmt(ours)} | {fmt(torch_fig)} | {fmt(row.get('numpy', {}).get(op))} | {ratio} |")
     table = "\n".join(lines)
-    notes = (f"Samples/s, median of {args.repeats} calls on {args.rows:,} rows after a warm-up, {args.threads} threads "
-             "for every runner, one run.")
+    notes = (f"Samples/s, median of {args.repeats} calls on {args.rows:,} rows after a warm-up in each of "
+             f"{args.rounds} round(s), the runners taking turns; {args.threads} threads for every runner, one run.")
     write_report(args.out, "infer", results, table, notes)
 
 

@@ -4,14 +4,17 @@ machine's GEMM limit, all measured in one run.
     python benchmarks/bench_train.py                 # everything: 60,000 rows, 1 and 2 threads
     python benchmarks/bench_train.py --quick         # 10,000 rows, fewer repeats
     python benchmarks/bench_train.py --workloads wide --peers pytorch jax --threads 2
+    python benchmarks/bench_train.py --rounds 3      # runners take turns three times: steadier ratios
 
 Every (runner, workload, threads) is measured in a fresh subprocess pinned to that many cores,
 so that thread settings cannot leak between frameworks. A runner trains one warm-up epoch, then
->= 3 timed epochs over shuffled seeded random rows in [0, 1] (float32, Adam lr 1e-3); the figure
-is the median samples/s. Each peer's better thread count counts. The roofline is the fastest
-float32 GEMM on the machine (fastae's own product or NumPy's BLAS on a 2048^3 product, at the
-same thread count) divided by 6 * sum(in * out) FLOPs per sample. Figures are ratios from one
-run on a shared machine: compare within a run, not across runs.
+>= 3 timed epochs over shuffled seeded random rows in [0, 1] (float32, Adam lr 1e-3). With
+--rounds R, every runner of a workload is measured once per round, the runners taking turns, so
+that a slow spell of the shared machine falls on all of them alike; the figure is the median
+samples/s of all the timed epochs of all rounds. Each peer's better thread count counts. The
+roofline is the fastest float32 GEMM on the machine (fastae's own product or NumPy's BLAS on a
+2048^3 product, at the same thread count) divided by 6 * sum(in * out) FLOPs per sample. Figures
+are ratios from one run on a shared machine: compare within a run, not across runs.
 
 Outputs (in --out, default benchmarks/results): train.json, train.md, train.png (with matplotlib).
 """
@@ -26,7 +29,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List, Tuple
 
 
 
@@ -63,6 +66,17 @@ def run_child(runner: str, workload: str, threads: int, rows: int, repeats: int,
         last = (done.stderr.strip().splitlines() or ["failed"])[-1]
         return {"error": last[:200]}
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def combine_rounds(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """One runner's figure from its rounds: the median samples/s over every timed epoch of every
+    round that ran; the error if none did."""
+    done = [r for r in runs if "seconds" in r]
+    if not done:
+        return runs[0]
+    seconds = [s for r in done for s in r["seconds"]]
+    return {"samples_per_s": done[0]["rows"] / statistics.median(seconds), "rows": done[0]["rows"], "seconds": seconds,
+            "rounds": len(done)}
 
 
 def gemm_gflops(threads: int, n: int = 2048, repeats: int = 5) -> Dict[str, float]:
@@ -135,7 +149,8 @@ def main() -> None:
     parser.add_argument("--peers", nargs="*", default=PEERS + EXTRA_PEERS, choices=PEERS + EXTRA_PEERS,
                         help="jax-scan (a whole epoch in one lax.scan) is shown but not counted as the best peer")
     parser.add_argument("--rows", type=int, default=60000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="timed epochs per runner and round")
+    parser.add_argument("--rounds", type=int, default=1, help="times each runner is measured, the runners taking turns")
     parser.add_argument("--quick", action="store_true", help="10,000 rows, 2 timed epochs")
     parser.add_argument("--no-reference", action="store_true", help="skip the NumPy reference")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per measurement")
@@ -149,13 +164,15 @@ def main() -> None:
         return
     if args.quick:
         args.rows, args.repeats = 10000, 2
+    if args.rounds < 1 or args.repeats < 1:
+        parser.error("--rounds and --repeats must be at least 1")
 
     thread_counts = sorted({1, args.threads})
     gemm = gemm_gflops(args.threads)
     best_gemm = max(gemm.values())
     results: Dict[str, Any] = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
-        "threads": args.threads, "rows": args.rows, "repeats": args.repeats, "peers": args.peers,
+        "threads": args.threads, "rows": args.rows, "repeats": args.repeats, "rounds": args.rounds, "peers": args.peers,
         "gemm_gflops": gemm, "workloads": {},
     }
     print(f"GEMM 2048^3 float32, {args.threads} threads: fastae {gemm['fastae']:.0f} GFLOP/s, "
@@ -163,23 +180,32 @@ def main() -> None:
     for name in args.workloads:
         w = WORKLOADS[name]
         row: Dict[str, Any] = {"roofline": best_gemm * 1e9 / w.flops_per_sample, "peers": {}, "peer_detail": {}}
-        fastae = run_child("fastae", name, args.threads, args.rows, args.repeats, args.timeout)
+        runners: List[Tuple[str, int]] = [("fastae", args.threads)]
+        runners += [("fastae", 1)] if args.threads != 1 else []
+        runners += [] if args.no_reference else [("numpy", args.threads)]
+        runners += [(peer, t) for peer in args.peers for t in thread_counts]
+        runs: Dict[Tuple[str, int], List[Dict[str, Any]]] = {r: [] for r in runners}
+        for _ in range(args.rounds):  # the runners take turns; one that failed is not run again
+            for runner, t in runners:
+                if all("error" not in done for done in runs[(runner, t)]):
+                    runs[(runner, t)].append(run_child(runner, name, t, args.rows, args.repeats, args.timeout))
+        figures = {r: combine_rounds(done) for r, done in runs.items()}
+        fastae = figures[("fastae", args.threads)]
         if "error" in fastae:
             raise SystemExit(f"fastae failed on {name}: {fastae['error']}")
         row["fastae"] = fastae["samples_per_s"]
         if args.threads != 1:
-            row["fastae_1_thread"] = run_child("fastae", name, 1, args.rows, args.repeats, args.timeout)["samples_per_s"]
+            row["fastae_1_thread"] = figures[("fastae", 1)].get("samples_per_s")
         if not args.no_reference:
-            ref = run_child("numpy", name, args.threads, args.rows, args.repeats, args.timeout)
-            row["numpy"] = ref.get("samples_per_s")
+            row["numpy"] = figures[("numpy", args.threads)].get("samples_per_s")
         for peer in args.peers:
-            figures = {t: run_child(peer, name, t, args.rows, args.repeats, args.timeout) for t in thread_counts}
-            row["peer_detail"][peer] = figures
-            ok = [f["samples_per_s"] for f in figures.values() if "samples_per_s" in f]
+            per_thread = {t: figures[(peer, t)] for t in thread_counts}
+            row["peer_detail"][peer] = per_thread
+            ok = [f["samples_per_s"] for f in per_thread.values() if "samples_per_s" in f]
             if ok:
                 row["peers"][peer] = max(ok)
             else:
-                print(f"  {peer} skipped on {name}: {next(iter(figures.values()))['error']}")
+                print(f"  {peer} skipped on {name}: {next(iter(per_thread.values()))['error']}")
         counted = {p: v for p, v in row["peers"].items() if p not in EXTRA_PEERS}
         if counted:
             best = max(counted, key=counted.get)
@@ -191,10 +217,12 @@ def main() -> None:
         print(f"{name}: fastae {fmt(row['fastae'])} samples/s{extra}, {row['roofline_pct']:.0f}% of roofline")
 
     table = markdown_table(results, args.threads)
+    rounds_note = f"in each of {args.rounds} rounds, the runners taking turns " if args.rounds > 1 else ""
     scaling = [f"{n}: {r['fastae'] / r['fastae_1_thread']:.2f}×" for n, r in results["workloads"].items()
                if r.get("fastae_1_thread")]
     notes = (f"¹ best of {', '.join(p for p in PEERS if p in args.peers)}; jax-scan (a whole epoch compiled into one "
-             f"lax.scan) is shown for reference. Samples/s, median of {args.repeats} epochs of {args.rows:,} rows after a warm-up (NumPy reference "
+             f"lax.scan) is shown for reference. Samples/s, median of {args.repeats} epochs of {args.rows:,} rows "
+             f"after a warm-up {rounds_note}(NumPy reference "
              f"and scikit-learn on at most {ROW_CAP['numpy']:,} rows). Peers: the better of 1 and {args.threads} "
              f"threads. Roofline: {best_gemm:.0f} GFLOP/s (best 2048³ float32 GEMM: fastae {gemm['fastae']:.0f}, "
              f"NumPy {gemm['numpy']:.0f}) / 6·Σ in·out FLOPs per sample. Machine: {results['machine']}.")
