@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "fastae/claim.hpp"
 #include "fastae/network.hpp"
 #include "fastae/optimizer.hpp"
 #include "fastae/parallel.hpp"
@@ -97,6 +98,7 @@ class Trainer {
           for (Index r = 0; r < rows; ++r) loss_sum += ws_.row_loss[static_cast<std::size_t>(r)];
           rows_done = start + rows;
         }
+        if (count > 1) claim_weights(mine);  // while the gradients are computed
         double sum_sq = 0.0;
         for (const ParamRange& r : mine) {
           net_.layer_gradient(batch, ws_, r.layer, rows, r.in_lo, r.in_hi, r.out_lo, r.out_hi, r.b_lo, r.b_hi,
@@ -192,6 +194,18 @@ class Trainer {
     ws_.reserve(net_.layers(), batch_rows);
     grad_.resize(net_.n_params());
     sum_sq_.assign(static_cast<std::size_t>(threads), 0.0);
+  }
+
+  // Claims this thread's block of every W that the other threads' forward reads in place (where
+  // they read its packed panels instead, nobody else reads it): they are done reading it for this
+  // step, and this thread rewrites it in the update (claim.hpp). Tabular at 2 threads: the update
+  // 10 -> 5 us per step, for 2.5 us of claiming.
+  void claim_weights(const std::vector<ParamRange>& mine) {
+    const WeightPanels* panels = packed_.view();
+    for (const ParamRange& r : mine) {
+      if (panels && panels->w[static_cast<std::size_t>(r.layer)]) continue;
+      for (const FlatRange& f : r.flat) claim_lines(net_.params().data() + f.lo, f.hi - f.lo);
+    }
   }
 
   // Packs this thread's block of every W into the panels that have one (packed_weights.hpp).
