@@ -1,9 +1,10 @@
 // The epoch loop, all in C++: seeded shuffle, batch gather into preallocated buffers, forward,
 // loss, backward, clip, update. One parallel region covers the whole epoch. In each batch every
 // thread gathers its own rows of the batch and runs forward and backward on them; after a
-// barrier, each thread computes the gradient of its own rows (or, for some matrices, columns) of
-// every weight matrix (and its share of every bias) over the whole batch, clips and updates them,
-// and repacks that block of W for the next step's products (packed_weights.hpp).
+// barrier, each thread takes its own rows (or, for some matrices, columns) of every weight
+// matrix and its share of every bias, claims them from the other cores' caches where those read
+// them in place (claim.hpp), computes their gradient over the whole batch, clips and updates
+// them, and repacks that block of W for the next step's products (packed_weights.hpp).
 // A fixed (seed, batch size) and n_threads therefore give bitwise the same weights.
 #pragma once
 
