@@ -3,17 +3,19 @@
 
 import os
 import sys
+from typing import Optional, Sequence
 
 
-def pin_to_cores(threads: int) -> None:
-    """Limit this process to `threads` cores and tell every threading library the same."""
+def pin_to_cores(threads: int, cores: Optional[Sequence[int]] = None) -> None:
+    """Limit this process to `threads` cores (the first it may run on, unless `cores` names them)
+    and tell every threading library the same."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
     if threads == 1:
         os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     if hasattr(os, "sched_setaffinity"):
-        cores = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, set(cores[:threads]))
+        chosen = cores if cores is not None else sorted(os.sched_getaffinity(0))[:threads]
+        os.sched_setaffinity(0, set(chosen))
 
 
 def pin_if_child(threads_position: int) -> None:

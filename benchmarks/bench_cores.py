@@ -20,13 +20,16 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import List
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _pinning import pin_to_cores  # noqa: E402
 
 
 def child(core: int, workload: str, epochs: int, start_at: float) -> float:
     """Median seconds of `epochs` 1-thread epochs on `core`, timed from `start_at` (wall clock)."""
-    os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = "1"
-    os.sched_setaffinity(0, {core})
+    pin_to_cores(1, [core])
     import numpy as np
 
     from fastae.bench import WORKLOADS, fastae_runner

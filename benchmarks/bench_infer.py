@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 
 from _peers import WORKLOADS, Workload  # noqa: E402
 from _report import fmt, write_report  # noqa: E402
+from _rounds import take_turns  # noqa: E402
 
 from fastae.bench import timed  # noqa: E402
 
@@ -78,6 +79,15 @@ def child(runner: str, workload: str, threads: int, rows: int, repeats: int) -> 
     return {op: timed(lambda: fn(X), repeats) for op, fn in zip(OPS, make(runner, w, threads))}
 
 
+def run_child(runner: str, workload: str, args: argparse.Namespace) -> Dict[str, Any]:
+    """child() in a fresh subprocess: the seconds of each call by op, or {"error": its last line}."""
+    cmd = [sys.executable, __file__, "--child", runner, workload, str(args.threads), str(args.rows), str(args.repeats)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1][:160]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
@@ -102,22 +112,15 @@ def main() -> None:
                                "rounds": args.rounds, "workloads": {}}
     lines = ["| workload | op | fastae | PyTorch no_grad | NumPy ref | fastae / PyTorch |", "|---|---|---|---|---|---|"]
     for name in args.workloads:
-        seconds: Dict[str, Dict[str, List[float]]] = {}
-        failed = set()
-        for _ in range(args.rounds):  # the runners take turns; one that failed is not run again
-            for runner in (r for r in RUNNERS if r not in failed):
-                cmd = [sys.executable, __file__, "--child", runner, name, str(args.threads), str(args.rows), str(args.repeats)]
-                done = subprocess.run(cmd, capture_output=True, text=True)
-                if done.returncode != 0:
-                    print(f"{runner} skipped on {name}: {(done.stderr.strip().splitlines() or ['failed'])[-1][:160]}")
-                    failed.add(runner)
-                    continue
-                for op, calls in json.loads(done.stdout.strip().splitlines()[-1]).items():
-                    seconds.setdefault(runner, {}).setdefault(op, []).extend(calls)
-        row = {runner: {op: args.rows / statistics.median(calls) for op, calls in ops.items()}
-               for runner, ops in seconds.items()}
+        row: Dict[str, Dict[str, float]] = {}
+        for runner, runs in take_turns(RUNNERS, args.rounds, lambda r: run_child(r, name, args)).items():
+            done = [r for r in runs if "error" not in r]
+            if not done:
+                print(f"{runner} skipped on {name}: {runs[0]['error']}")
+                continue
+            row[runner] = {op: args.rows / statistics.median([s for r in done for s in r[op]]) for op in OPS}
         results["workloads"][name] = row
-        for op in ("encode", "reconstruct"):
+        for op in OPS:
             ours, torch_fig = row["fastae"][op], row.get("pytorch", {}).get(op)
             ratio = f"{ours / torch_fig:.2f}×" if torch_fig else "–"
             lines.append(f"| {name} | {op} | {fmt(ours)} | {fmt(torch_fig)} | {fmt(row.get('numpy', {}).get(op))} | {ratio} |")

@@ -43,6 +43,7 @@ import numpy as np  # noqa: E402
 
 from _peers import EXTRA_PEERS, PEERS, ROW_CAP, RUNNERS, WORKLOADS  # noqa: E402
 from _report import fmt, write_report  # noqa: E402
+from _rounds import take_turns  # noqa: E402
 
 from fastae.bench import timed  # noqa: E402
 
@@ -184,11 +185,8 @@ def main() -> None:
         runners += [("fastae", 1)] if args.threads != 1 else []
         runners += [] if args.no_reference else [("numpy", args.threads)]
         runners += [(peer, t) for peer in args.peers for t in thread_counts]
-        runs: Dict[Tuple[str, int], List[Dict[str, Any]]] = {r: [] for r in runners}
-        for _ in range(args.rounds):  # the runners take turns; one that failed is not run again
-            for runner, t in runners:
-                if all("error" not in done for done in runs[(runner, t)]):
-                    runs[(runner, t)].append(run_child(runner, name, t, args.rows, args.repeats, args.timeout))
+        runs = take_turns(runners, args.rounds,
+                          lambda r: run_child(r[0], name, r[1], args.rows, args.repeats, args.timeout))
         figures = {r: combine_rounds(done) for r, done in runs.items()}
         fastae = figures[("fastae", args.threads)]
         if "error" in fastae:
