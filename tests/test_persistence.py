@@ -145,5 +145,5 @@ def test_schedules_are_saved_and_plain_callables_dropped(tmp_path, X):
 
 def test_mismatched_arrays_are_refused(saved):
     rewrite_header(saved, lambda h: h.update(n_features=11))
-    with pytest.raises(ValueError, match="array 'params' is shape"):
+    with pytest.raises(ValueError, match="member 'params' has shape"):
         fastae.load(saved)

@@ -1,31 +1,54 @@
-"""One-file model storage: a NumPy .npz archive read with allow_pickle=False.
+"""One-file model storage: a NumPy .npz archive, read without pickle and with bounded memory.
 
 Layout: ``__fastae__`` holds a JSON header (format name and version, hyperparameters, history,
 optimizer step count, shuffle state, validation split seed, feature names); ``params`` the flat
-parameter vector; ``slot:<name>`` each optimizer state buffer. Writes go to a temporary file in
-the same folder, then os.replace. A plain-callable ``lr_schedule`` cannot be stored without
-pickle: it is saved as None and listed under ``dropped``.
+parameter vector; ``slot:<name>`` each optimizer state buffer. Saves replace the file atomically
+(_atomic.py). Loads read only the members the header implies, each checked for size, dtype and
+shape before it is read (_archive.py), then every header field for its type and range and every
+array for finite values (second moments >= 0): any failure is a ValueError naming the file and
+the field or member. A plain-callable ``lr_schedule`` cannot be stored without pickle: it is
+saved as None and listed under ``dropped``.
 
 Versions: 1 (fastae 0.1: no schedule, early-stopping or validation settings), 2 (adds them).
 """
 
 from __future__ import annotations
 
-import io
 import json
+import math
+import numbers
 import os
-import tempfile
-import zipfile
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from . import _core
+from ._archive import Archive, ArchiveError
+from ._atomic import replace_file
+from ._validation import MAX_COUNT, MAX_UNITS, shown
 from .optim import Optimizer, optimizer_from_dict, optimizer_to_dict
 from .schedules import schedule_from_dict, schedule_to_dict
 
 FORMAT = "fastae-model"
 FORMAT_VERSION = 2
 HEADER = "__fastae__"
+HEADER_LIMIT = 64 << 20  # bytes of JSON: hyperparameters, history and feature names
+NON_NEGATIVE_SLOTS = ("sum", "square_avg", "exp_avg_sq", "max_exp_avg_sq")  # running sums of squares
+
+
+def _plain(value: Any) -> Any:
+    """value with NumPy scalars as Python numbers and tuples as lists, for JSON."""
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def model_state(model: Any) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
@@ -37,7 +60,7 @@ def model_state(model: Any) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
     params["dtype"] = np.dtype(params["dtype"]).name
     schedule = params["lr_schedule"]
     params["lr_schedule"] = schedule_to_dict(schedule)
-    header: Dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION, "params": params, "fitted": False,
+    header: Dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION, "params": _plain(params), "fitted": False,
                               "dropped": ["lr_schedule"] if schedule is not None and params["lr_schedule"] is None else []}
     arrays: Dict[str, np.ndarray] = {}
     core = getattr(model, "_model", None)
@@ -54,79 +77,189 @@ def model_state(model: Any) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
 
 
 def restore_state(header: Dict[str, Any], arrays: Dict[str, np.ndarray], where: str = "state") -> Any:
-    """The model a (header, arrays) pair describes."""
-    from .autoencoder import Autoencoder
-
-    params = dict(header["params"])
-    if isinstance(params.get("optimizer"), dict):
-        params["optimizer"] = optimizer_from_dict(params["optimizer"])
-    if isinstance(params.get("hidden"), list):
-        params["hidden"] = tuple(params["hidden"])
-    params["lr_schedule"] = schedule_from_dict(params.get("lr_schedule"))
-    model = Autoencoder(**params)
-    if not header.get("fitted"):
+    """The model a (header, arrays) pair describes; every field and array is checked first."""
+    model = _model_from_params(header.get("params"), where)
+    fitted = _field(header, "fitted", where, bool, default=False)
+    if not fitted:
         return model
-    model.build(int(header["n_features"]))
+    fields = _fitted_fields(header, where)
+    model.build(fields["n_features"])
     core = model._model
     _copy_into(core.params, arrays.get("params"), "params", where)
     for name, slot in core.optimizer_slots():
-        _copy_into(slot, arrays.get(f"slot:{name}"), f"slot:{name}", where)
-    core.optimizer_steps = int(header["optimizer_steps"])
-    model._rng_state = int(header["rng_state"])
-    model.history_ = {k: [float(v) for v in vals] for k, vals in header["history"].items()}
-    model._split_seed = int(header.get("split_seed", 0))
-    model.n_epochs_ = int(header.get("n_epochs", len(model.history_.get("loss", []))))
-    model.best_epoch_ = header.get("best_epoch")
-    if header.get("feature_names") is not None:
-        model.feature_names_in_ = np.asarray(header["feature_names"], dtype=object)
+        _copy_into(slot, arrays.get(f"slot:{name}"), f"slot:{name}", where, non_negative=name in NON_NEGATIVE_SLOTS)
+    core.optimizer_steps = fields["optimizer_steps"]
+    model._rng_state = fields["rng_state"]
+    model.history_ = fields["history"]
+    model._split_seed = fields["split_seed"]
+    model.n_epochs_ = fields["n_epochs"]
+    model.best_epoch_ = fields["best_epoch"]
+    if fields["feature_names"] is not None:
+        model.feature_names_in_ = np.asarray(fields["feature_names"], dtype=object)
     return model
 
 
-def _copy_into(target: np.ndarray, source: Any, name: str, where: str) -> None:
-    if source is None or source.shape != target.shape:
-        got = "missing" if source is None else f"shape {source.shape}"
+def _model_from_params(params: Any, where: str) -> Any:
+    """An unfitted Autoencoder from the header's hyperparameters, each checked as fit would."""
+    from .autoencoder import Autoencoder
+
+    if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+        raise ValueError(f"{where}: header field 'params' is not a table of hyperparameters")
+    params = dict(params)
+    unknown = sorted(set(params) - set(Autoencoder._param_names()))
+    if unknown:
+        raise ValueError(f"{where}: header field 'params' has unknown hyperparameter {unknown[0]!r}")
+    try:
+        if isinstance(params.get("optimizer"), dict):
+            params["optimizer"] = optimizer_from_dict(params["optimizer"])
+        if isinstance(params.get("hidden"), list):
+            params["hidden"] = tuple(params["hidden"])
+        params["lr_schedule"] = schedule_from_dict(params.get("lr_schedule"))
+        model = Autoencoder(**params)
+        model._checked()
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as err:
+        raise ValueError(f"{where}: header field 'params': {type(err).__name__}: {err}") from None
+    return model
+
+
+_MISSING = object()
+
+
+def _field(header: Dict[str, Any], name: str, where: str, kind: Any, default: Any = _MISSING,
+           low: Optional[int] = None, high: Optional[int] = None) -> Any:
+    """header[name], which must be of `kind` (bool, int, str or list), ints within [low, high]."""
+    value = header.get(name, default)
+    if value is _MISSING:
+        raise ValueError(f"{where}: header field {name!r} is missing")
+    if value is default and default is not _MISSING:
+        return value
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if ok and kind is int:
+        ok = (low is None or value >= low) and (high is None or value <= high)
+    if not ok:
+        raise ValueError(f"{where}: header field {name!r} is {shown(value)}; expected "
+                         + (f"an integer in [{low}, {high}]" if kind is int else kind.__name__))
+    return value
+
+
+def _seed(header: Dict[str, Any], name: str, where: str, bits: int, default: Any = _MISSING) -> int:
+    """A seed stored as a decimal string (JSON numbers lose bits past 2**53): an int in [0, 2**bits)."""
+    value = header.get(name, default)
+    if value is _MISSING:
+        raise ValueError(f"{where}: header field {name!r} is missing")
+    text = value if isinstance(value, str) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    if text is None or not text.isdigit() or len(text) > 30 or int(text) >= 2**bits:
+        raise ValueError(f"{where}: header field {name!r} is {shown(value)}; expected an integer in [0, 2**{bits})")
+    return int(text)
+
+
+def _fitted_fields(header: Dict[str, Any], where: str) -> Dict[str, Any]:
+    """The checked fields of a fitted model's header."""
+    fields: Dict[str, Any] = {
+        "n_features": _field(header, "n_features", where, int, low=1, high=MAX_UNITS),
+        "optimizer_steps": _field(header, "optimizer_steps", where, int, low=0, high=MAX_COUNT),
+        "rng_state": _seed(header, "rng_state", where, 64),
+        "split_seed": _seed(header, "split_seed", where, 63, default=0),
+    }
+    history = header.get("history")
+    if (not isinstance(history, dict) or "loss" not in history
+            or not all(isinstance(v, list) and all(isinstance(x, numbers.Real) and not isinstance(x, bool) for x in v)
+                       for v in history.values())):
+        raise ValueError(f"{where}: header field 'history' is not a table of lists of numbers with a 'loss' column")
+    fields["history"] = {str(k): [float(x) for x in v] for k, v in history.items()}
+    n_loss = len(fields["history"]["loss"])
+    fields["n_epochs"] = _field(header, "n_epochs", where, int, default=n_loss, low=0, high=MAX_COUNT)
+    fields["best_epoch"] = _field(header, "best_epoch", where, int, default=None, low=0, high=max(n_loss - 1, 0))
+    names = _field(header, "feature_names", where, list, default=None)
+    if names is not None and (len(names) != fields["n_features"] or not all(isinstance(n, str) for n in names)):
+        raise ValueError(f"{where}: header field 'feature_names' is not a list of {fields['n_features']} strings")
+    fields["feature_names"] = names
+    return fields
+
+
+def _copy_into(target: np.ndarray, source: Any, name: str, where: str, non_negative: bool = False) -> None:
+    """target[:] = source, after checking source's type, dtype, shape and values."""
+    if not isinstance(source, np.ndarray) or source.shape != target.shape:
+        got = "missing" if source is None else f"shape {getattr(source, 'shape', type(source).__name__)}"
         raise ValueError(f"{where}: array {name!r} is {got}, expected shape {target.shape}")
+    if source.dtype != target.dtype:
+        raise ValueError(f"{where}: array {name!r} has dtype {source.dtype}, expected {target.dtype}")
+    bad = ~np.isfinite(source) | ((source < 0) if non_negative else False)
+    if bad.any():
+        at = int(np.flatnonzero(bad)[0])
+        why = "negative (a sum of squares)" if np.isfinite(source[at]) else "NaN or infinity"
+        raise ValueError(f"{where}: array {name!r} holds {source[at]!r} at index {at}, which is {why}")
     target[:] = source
 
 
 def save(model: Any, path: Any) -> None:
     header, arrays = model_state(model)
     payload = {HEADER: np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8), **arrays}
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".fastae-", suffix=".tmp", dir=folder)
+    replace_file(path, lambda f: np.savez(f, **payload))
+
+
+def _expected_arrays(header: Dict[str, Any], where: str) -> Dict[str, Tuple[np.dtype, Tuple[int, ...]]]:
+    """{member: (dtype, shape)} that a file with this header holds, computed without building the
+    model (so a header that declares an absurd size is refused before anything is allocated)."""
+    model = _model_from_params(header.get("params"), where)
+    if not _field(header, "fitted", where, bool, default=False):
+        return {}
+    n_features = _field(header, "n_features", where, int, low=1, high=MAX_UNITS)
+    cfg = model._checked()
+    sizes = [n_features, *cfg["hidden"], cfg["latent_dim"], *reversed(cfg["hidden"]), n_features]
+    from .autoencoder import _check_network_fits
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **payload)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        _check_network_fits(sizes, cfg["dtype"])
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
+    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))  # W (in x out) + b (out)
+    dtype = np.dtype(cfg["dtype"])
+    probe = (_core.Model32 if dtype == np.float32 else _core.Model64)([1, 1], ["linear"], "mse", model._core_optimizer(cfg))
+    expected = {"params": (dtype, (n_params,))}
+    expected.update({f"slot:{name}": (dtype, (n_params,)) for name, _ in probe.optimizer_slots()})
+    return expected
 
 
 def load(path: Any) -> Any:
-    """Load a model written by ``Autoencoder.save``. Never unpickles anything."""
+    """Load a model written by ``Autoencoder.save``. Never unpickles anything; memory is bounded
+    by the sizes the header implies, checked before any array is read."""
     path = os.fspath(path)
     with open(path, "rb") as f:  # a missing file raises FileNotFoundError, as open() does
-        data = f.read()
-    if not data.startswith(b"PK\x03\x04"):
+        magic = f.read(4)
+    if magic != b"PK\x03\x04":
         raise ValueError(f"{path}: not a fastae model file (it is not an .npz archive)")
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            if HEADER not in archive.files:
-                raise ValueError("it has no fastae header")
-            header = json.loads(bytes(archive[HEADER]).decode("utf-8"))
-            arrays = {name: archive[name] for name in archive.files if name != HEADER}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, UnicodeDecodeError, KeyError) as err:
-        raise ValueError(f"{path}: not a fastae model file, or the file is truncated or corrupt ({err})") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a fastae model file (format {header.get('format') if isinstance(header, dict) else None!r})")
-    version = header.get("version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ValueError(f"{path}: written in fastae model format {version}, newer than this fastae reads "
-                         f"(up to {FORMAT_VERSION}); upgrade fastae to load it")
-    try:
-        return restore_state(header, arrays, path)
-    except (KeyError, TypeError) as err:
-        raise ValueError(f"{path}: fastae model file is incomplete or corrupt ({err!r})") from None
+    with Archive(path) as archive:
+        if HEADER not in archive.members:
+            raise ValueError(f"{path}: not a fastae model file (it has no fastae header)")
+        try:
+            raw = archive.read(HEADER, None, None, HEADER_LIMIT)
+        except ArchiveError as err:
+            raise ValueError(f"{path}: not a fastae model file ({str(err)[len(path) + 2:]})") from None
+        if raw.dtype != np.uint8 or raw.ndim != 1:
+            raise ValueError(f"{path}: not a fastae model file (its header is not JSON bytes)")
+        try:
+            header = json.loads(raw.tobytes().decode("utf-8"))
+        except (ValueError, UnicodeDecodeError, RecursionError) as err:
+            raise ValueError(f"{path}: not a fastae model file, or its header is corrupt ({type(err).__name__})") from None
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise ValueError(f"{path}: not a fastae model file "
+                             f"(format {shown(header.get('format')) if isinstance(header, dict) else None})")
+        version = header.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ValueError(f"{path}: header field 'version' is {shown(version)}; expected an integer >= 1")
+        if version > FORMAT_VERSION:
+            raise ValueError(f"{path}: written in fastae model format {version}, newer than this fastae reads "
+                             f"(up to {FORMAT_VERSION}); upgrade fastae to load it")
+        expected = _expected_arrays(header, path)
+        unknown = sorted(set(archive.members) - set(expected) - {HEADER})
+        if unknown:
+            raise ValueError(f"{path}: member {unknown[0]!r} is not part of this model (a {FORMAT} file of this "
+                             f"model holds {', '.join([HEADER, *expected])})")
+        arrays = {}
+        for name, (dtype, shape) in expected.items():
+            if name not in archive.members:
+                raise ValueError(f"{path}: array {name!r} is missing")
+            arrays[name] = archive.read(name, dtype, shape, 0)
+    return restore_state(header, arrays, path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 import sys
 from typing import Any, Optional, Tuple
@@ -13,6 +14,10 @@ from . import _core
 ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "tanh", "sigmoid", "softplus")
 LOSSES = ("mse", "bce", "mae", "huber")
 DTYPES = {"float32": np.float32, "float64": np.float64}
+
+MAX_THREADS = 256      # n_threads above this is refused; the team is also bounded by the work
+MAX_UNITS = 2**31 - 1  # a layer's width (latent_dim, hidden[i], n_features)
+MAX_COUNT = 2**62      # any other count (batch_size, epochs, patience, ...)
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -44,12 +49,32 @@ def check_name(name: str, value: Any, known: Tuple[str, ...]) -> str:
     return value.lower()
 
 
-def check_int(name: str, value: Any, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an integer, got {value!r}")
+def shown(value: Any) -> str:
+    """repr(value), shortened when it is very long (10**400 has 401 digits)."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text)} characters)"
+
+
+def check_int(name: str, value: Any, low: int = 1, high: int = MAX_COUNT) -> int:
+    """An integer (Python's or NumPy's, not a bool) in [low, high]."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {shown(value)}")
     if value < low:
-        raise ValueError(f"{name}: must be >= {low}, got {value!r}")
+        raise ValueError(f"{name}: must be >= {low}, got {shown(value)}")
+    if value > high:
+        raise ValueError(f"{name}: must be <= {high:,}, got {shown(value)}")
     return int(value)
+
+
+def as_real(name: str, value: Any, optional: bool = False) -> float:
+    """A real number (Python's or NumPy's, not a bool) as a float; one too large for a float
+    (10**400) is a ValueError, not an OverflowError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number{' or None' if optional else ''}, got {value!r}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name}: {shown(value)} is too large for a floating-point number") from None
 
 
 def check_positive_float(name: str, value: Any, optional: bool = True) -> Optional[float]:
@@ -70,11 +95,10 @@ def check_fraction(name: str, value: Any) -> float:
 
 
 def _check_real(name: str, value: Any, optional: bool, ok: Any, wanted: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a number{' or None' if optional else ''}, got {value!r}")
-    if not np.isfinite(value) or not ok(value):
-        raise ValueError(f"{name}: must be a finite number {wanted}, got {value!r}")
-    return float(value)
+    number = as_real(name, value, optional)
+    if not math.isfinite(number) or not ok(number):
+        raise ValueError(f"{name}: must be a finite number {wanted}, got {shown(value)}")
+    return number
 
 
 def check_dtype(value: Any) -> type:
@@ -99,12 +123,18 @@ def as_matrix(X: Any, name: str, dtype: type, n_features: Optional[int] = None,
         raise TypeError(f"{name}: expected a 2-D array of numbers, got {type(X).__name__}")
     if hasattr(X, "toarray") and hasattr(X, "nnz"):
         raise TypeError(f"{name}: sparse matrices are not supported; pass {name}.toarray()")
-    arr = X if isinstance(X, np.ndarray) else np.asarray(X)
+    try:
+        arr = X if isinstance(X, np.ndarray) else np.asarray(X)
+    except ValueError as err:  # NumPy's "inhomogeneous shape" names nothing
+        raise ValueError(f"{name}: expected a 2-D array of numbers, but its rows have different lengths or "
+                         f"it mixes numbers and sequences ({err})") from None
     if arr.dtype.kind == "c":
         raise ValueError(f"{name}: Complex data not supported (dtype {arr.dtype}); pass the real part or the magnitude")
     if arr.dtype.kind not in "biuf":
         try:
             arr = np.asarray(arr, dtype=np.float64)
+        except OverflowError:
+            raise ValueError(f"{name}: holds a number too large for float64 (such as 10**400)") from None
         except (TypeError, ValueError) as err:
             raise TypeError(f"{name}: expected numbers, got an array of dtype {arr.dtype} ({err})") from None
     if arr.ndim != 2:

@@ -14,8 +14,8 @@ import numpy as np
 
 from . import _core
 from ._progress import ProgressLine
-from ._validation import (ACTIVATIONS, LOSSES, as_matrix, check_dtype, check_fraction, check_int,
-                          check_name, check_non_negative_float, check_positive_float, not_fitted)
+from ._validation import (ACTIVATIONS, LOSSES, MAX_THREADS, MAX_UNITS, as_matrix, check_dtype, check_fraction,
+                          check_int, check_name, check_non_negative_float, check_positive_float, not_fitted)
 from .callbacks import EarlyStopping
 from .optim import Optimizer, make_optimizer
 from .schedules import check_schedule, learning_rate, monitored
@@ -128,8 +128,8 @@ class Autoencoder:
         if self.random_state is not None:
             check_int("random_state", self.random_state, low=0)
         return {
-            "latent_dim": check_int("latent_dim", self.latent_dim),
-            "hidden": tuple(check_int(f"hidden[{i}]", h) for i, h in enumerate(hidden)),
+            "latent_dim": check_int("latent_dim", self.latent_dim, high=MAX_UNITS),
+            "hidden": tuple(check_int(f"hidden[{i}]", h, high=MAX_UNITS) for i, h in enumerate(hidden)),
             "activation": check_name("activation", self.activation, ACTIVATIONS),
             "latent_activation": check_name("latent_activation", self.latent_activation, ACTIVATIONS),
             "output_activation": output_activation,
@@ -140,7 +140,7 @@ class Autoencoder:
             "clip_norm": check_positive_float("clip_norm", self.clip_norm),
             "clip_value": check_positive_float("clip_value", self.clip_value),
             "dtype": check_dtype(self.dtype),
-            "n_threads": _default_threads() if self.n_threads is None else check_int("n_threads", self.n_threads),
+            "n_threads": self._threads(),
             "verbose": check_int("verbose", self.verbose, low=0),
             "validation_fraction": (None if self.validation_fraction is None
                                     else check_fraction("validation_fraction", self.validation_fraction)),
@@ -160,14 +160,18 @@ class Autoencoder:
     def build(self, n_features: int) -> "Autoencoder":
         """Create the network for ``n_features`` inputs: Glorot-uniform weights, zero biases,
         fresh optimizer state. Returns self."""
-        n_features = check_int("n_features", n_features)
+        n_features = check_int("n_features", n_features, high=MAX_UNITS)
         cfg = self._checked()
         sizes = [n_features, *cfg["hidden"], cfg["latent_dim"], *reversed(cfg["hidden"]), n_features]
+        _check_network_fits(sizes, cfg["dtype"])
         n_hidden = len(cfg["hidden"])
         activations = ([cfg["activation"]] * n_hidden + [cfg["latent_activation"]] + [cfg["activation"]] * n_hidden
                        + [cfg["output_activation"]])
         model_class = _core.Model32 if cfg["dtype"] is np.float32 else _core.Model64
-        model = model_class(sizes, activations, cfg["loss"], self._core_optimizer(cfg))
+        try:
+            model = model_class(sizes, activations, cfg["loss"], self._core_optimizer(cfg))
+        except MemoryError:
+            raise ValueError(f"latent_dim, hidden: not enough memory for the network {sizes}") from None
         rng = np.random.default_rng(self.random_state)
         for fan_in, fan_out, w_at, b_at, _ in model.layers:
             limit = np.sqrt(6.0 / (fan_in + fan_out))  # Glorot uniform: U(-sqrt(6/(in+out)), +sqrt(6/(in+out)))
@@ -415,7 +419,7 @@ class Autoencoder:
 
     # ----------------------------------------------------------------- inference
     def _threads(self) -> int:
-        return _default_threads() if self.n_threads is None else check_int("n_threads", self.n_threads)
+        return _default_threads() if self.n_threads is None else check_int("n_threads", self.n_threads, high=MAX_THREADS)
 
     def _input(self, X: Any, name: str, what: str, first_layer: int = 0, scan: bool = True) -> np.ndarray:
         """X checked as the input of layer `first_layer` for the fitted model's method `what`, as an
@@ -527,9 +531,16 @@ class Autoencoder:
                     raise TypeError(f"{name}: expected numbers, got dtype {arr.dtype}")
                 if arr.shape != shape:
                     raise ValueError(f"{name}: expected shape {shape}, got {arr.shape}")
-                if not np.all(np.isfinite(arr)):
-                    raise ValueError(f"{name}: contains NaN or infinity")
-                staged[at:at + arr.size] = arr.ravel()
+                with np.errstate(over="ignore"):  # a value beyond the dtype's range becomes inf, refused below
+                    cast = arr.astype(staged.dtype).ravel()
+                if not np.all(np.isfinite(cast)):
+                    at_bad = int(np.flatnonzero(~np.isfinite(cast))[0])
+                    value = arr.ravel()[at_bad]
+                    if np.isfinite(value):
+                        raise ValueError(f"{name}: value {value!r} at flat index {at_bad} is beyond "
+                                         f"{staged.dtype.name}'s range")
+                    raise ValueError(f"{name}: contains NaN or infinity (first at flat index {at_bad})")
+                staged[at:at + arr.size] = cast
         self._model.params[:] = staged
         return self
 
@@ -561,6 +572,20 @@ def _feature_names(X: Any) -> Optional[np.ndarray]:
         raise TypeError("X: column names must all be strings or none of them; got a mix "
                         f"({sorted({type(n).__name__ for n in names})}). Convert them with X.columns = X.columns.astype(str)")
     return names if names.size and all(are_str) else None
+
+
+def _check_network_fits(sizes: Sequence[int], dtype: type) -> None:
+    """Refuse a network whose parameters, gradient and optimizer state (about six copies of the
+    parameter vector) cannot fit in this machine's memory, before C++ allocates any of it."""
+    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))  # W (in x out) + b (out), in Python ints
+    needed = 6 * n_params * np.dtype(dtype).itemsize
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not on a POSIX system
+        memory = 2**40
+    if needed > memory:
+        raise ValueError(f"latent_dim, hidden: the network {list(sizes)} has {n_params:,} parameters and needs about "
+                         f"{needed / 2**30:,.1f} GiB with its optimizer state; this machine has {memory / 2**30:,.1f} GiB")
 
 
 def _allowed_range(loss: str) -> Tuple[float, float]:

@@ -9,15 +9,23 @@ and, for checking, in NumPy (``fastae.reference``). Pass an instance as ``optimi
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Dict, Tuple
+
+import numpy as np
+
+from ._validation import shown
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "make_optimizer", "OPTIMIZERS"]
 
 
 def _number(owner: str, name: str, value: Any, *, low: float = 0.0, high: float = math.inf, high_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not hasattr(value, "__float__"):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: {name} must be a number, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise ValueError(f"{owner}: {name} is too large for a floating-point number, got {shown(value)}") from None
     if not math.isfinite(value) or value < low or value > high or (high_open and value >= high):
         bound = f"[{low}, {high})" if high_open else f"[{low}, {high}]"
         raise ValueError(f"{owner}: {name} must be in {bound}, got {value!r}")
@@ -25,9 +33,9 @@ def _number(owner: str, name: str, value: Any, *, low: float = 0.0, high: float 
 
 
 def _flag(owner: str, name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
+    if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
-    return value
+    return bool(value)
 
 
 class Optimizer:

@@ -154,6 +154,8 @@ def learning_rate(schedule: Optional[LRSchedule], epoch: int, base_lr: float, hi
     lr = schedule(epoch, base_lr, history) if isinstance(schedule, Schedule) else schedule(epoch)
     try:
         lr = float(lr)
+    except OverflowError:
+        raise ValueError(f"lr_schedule: returned {lr!r} for epoch {epoch}, too large for a floating-point number") from None
     except (TypeError, ValueError):
         raise TypeError(f"lr_schedule: returned {lr!r} for epoch {epoch}; expected a number") from None
     if not (math.isfinite(lr) and lr >= 0.0):
