@@ -40,6 +40,15 @@ def trained_pair(X: np.ndarray, epochs: int = 3, **params: Any) -> Tuple[Autoenc
     return model, reference
 
 
+@pytest.fixture(autouse=True)
+def idle_machine(monkeypatch):
+    """n_threads=None picks its team from the machine's load (fastae/_threads.py); the tests see an
+    idle machine so that default-thread results do not change with what else runs. Tests of the
+    policy itself patch busy_elsewhere as they need."""
+    import fastae._threads
+    monkeypatch.setattr(fastae._threads, "busy_elsewhere", lambda: 0)
+
+
 @pytest.fixture
 def data() -> np.ndarray:
     return make_data()

@@ -31,7 +31,8 @@ struct Scan {
 // row while it is in cache. Rows are split across threads; the parts are combined in thread order.
 template <class S>
 Scan scan(const ConstRowRef<S>& x, int n_threads) {
-  std::vector<Scan> parts(static_cast<std::size_t>(std::max(n_threads, 1)));
+  constexpr Index kRowsPerThread = 4096;  // a smaller share does not pay for starting a thread
+  std::vector<Scan> parts(static_cast<std::size_t>(team_size(n_threads, x.rows(), kRowsPerThread)));
   run_threads(static_cast<int>(parts.size()), [&](int t, int count) {
     Index lo, hi;
     split_range(x.rows(), t, count, lo, hi);
@@ -72,7 +73,7 @@ void matmul(const ConstRowRef<float>& a, const ConstRowRef<float>& b, RowRef<flo
   const Index kb = transpose_b ? b.cols() : b.rows(), n = transpose_b ? b.rows() : b.cols();
   if (k != kb || out.rows() != m || out.cols() != n) throw std::invalid_argument("matmul: shapes do not match");
   const ConstRowMap<float> A = as_map<float>(a), B = as_map<float>(b);
-  run_threads(std::max(n_threads, 1), [&](int t, int count) {
+  run_threads(team_size(n_threads, m), [&](int t, int count) {
     Index lo, hi;
     split_range(m, t, count, lo, hi);
     RowMap<float> rows(out.data() + lo * out.outerStride(), hi - lo, n, Eigen::OuterStride<>(out.outerStride()));

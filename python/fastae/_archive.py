@@ -30,13 +30,13 @@ class ArchiveError(ValueError):
 class Archive:
     """An open .npz file: its member names and bounded reads of single members."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, what: str = "not a fastae model file"):
         self.path = path
         try:
             self._zip = zipfile.ZipFile(path)
             infos = self._zip.infolist()
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError) as err:
-            raise ArchiveError(f"{path}: not a fastae model file, or the file is truncated or corrupt ({err})") from None
+            raise ArchiveError(f"{path}: {what}, or the file is truncated or corrupt ({err})") from None
         self.members: Dict[str, zipfile.ZipInfo] = {}
         for info in infos:
             if not info.filename.endswith(".npy") or info.filename[:-4] in self.members:

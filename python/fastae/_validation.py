@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import sys
 from typing import Any, Optional, Tuple
 
@@ -47,6 +48,14 @@ def check_name(name: str, value: Any, known: Tuple[str, ...]) -> str:
     if value.lower() not in known:
         raise ValueError(f"{name}: unknown name {value!r} (known: {', '.join(known)})")
     return value.lower()
+
+
+def physical_memory() -> int:
+    """Bytes of memory this machine has (2**40 where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not on a POSIX system
+        return 2**40
 
 
 def shown(value: Any) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import inspect
 import math
-import os
 import time
 import warnings
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -13,9 +12,12 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 import numpy as np
 
 from . import _core
+from ._model_lock import reads_model, writes_model
 from ._progress import ProgressLine
+from ._threads import training_team, usable_cores
 from ._validation import (ACTIVATIONS, LOSSES, MAX_THREADS, MAX_UNITS, as_matrix, check_dtype, check_fraction,
-                          check_int, check_name, check_non_negative_float, check_positive_float, not_fitted)
+                          check_int, check_name, check_non_negative_float, check_positive_float, not_fitted,
+                          physical_memory)
 from .callbacks import EarlyStopping
 from .optim import Optimizer, make_optimizer
 from .schedules import check_schedule, learning_rate, monitored
@@ -24,13 +26,6 @@ __all__ = ["Autoencoder"]
 
 # Hyperparameters that define the network; changing one after build needs a new fit.
 _ARCHITECTURE = ("latent_dim", "hidden", "activation", "latent_activation", "output_activation", "loss", "dtype")
-
-
-def _default_threads() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 class Autoencoder:
@@ -157,6 +152,7 @@ class Autoencoder:
         return config
 
     # ----------------------------------------------------------------- building
+    @writes_model
     def build(self, n_features: int) -> "Autoencoder":
         """Create the network for ``n_features`` inputs: Glorot-uniform weights, zero biases,
         fresh optimizer state. Returns self."""
@@ -235,6 +231,7 @@ class Autoencoder:
             raise not_fitted(f"{what}: this Autoencoder is not fitted yet; call fit(X) or build(n_features) first")
 
     # ----------------------------------------------------------------- training
+    @writes_model
     def fit(self, X: Any, y: Any = None, *, epochs: Optional[int] = None, validation_data: Any = None,
             callbacks: Optional[Sequence[Any]] = None, resume: bool = False) -> "Autoencoder":
         """Train on X (rows are samples; y is ignored, as for any scikit-learn transformer).
@@ -281,6 +278,7 @@ class Autoencoder:
         self._train(X, rows, X_val, n_epochs, cfg, callbacks)
         return self
 
+    @writes_model
     def partial_fit(self, X: Any, y: Any = None) -> "Autoencoder":
         """One epoch on X, keeping the weights and the optimizer state (builds the model first if
         needed). No validation split and no early stopping: those belong to ``fit``."""
@@ -380,8 +378,11 @@ class Autoencoder:
             model.set_learning_rate(lr)
             if progress is not None:
                 progress.begin_epoch(epoch)
+            n_rows = X.shape[0] if rows is None else len(rows)
+            team = (cfg["n_threads"] if self.n_threads is not None
+                    else training_team(self.layer_sizes_, min(cfg["batch_size"], n_rows)))
             loss, self._rng_state = model.train_epoch(X, cfg["batch_size"], bool(self.shuffle), self._rng_state,
-                                                      cfg["n_threads"], rows,
+                                                      team, rows,
                                                       progress.update if progress is not None and progress.live else None,
                                                       ProgressLine.hook_seconds, value_range)
             if not np.isfinite(loss) or _core.scan(model.params.reshape(1, -1))[0] >= 0:
@@ -419,7 +420,7 @@ class Autoencoder:
 
     # ----------------------------------------------------------------- inference
     def _threads(self) -> int:
-        return _default_threads() if self.n_threads is None else check_int("n_threads", self.n_threads, high=MAX_THREADS)
+        return usable_cores() if self.n_threads is None else check_int("n_threads", self.n_threads, high=MAX_THREADS)
 
     def _input(self, X: Any, name: str, what: str, first_layer: int = 0, scan: bool = True) -> np.ndarray:
         """X checked as the input of layer `first_layer` for the fitted model's method `what`, as an
@@ -465,14 +466,17 @@ class Autoencoder:
     def _dtype(self) -> type:
         return np.float32 if isinstance(self._model, _core.Model32) else np.float64
 
+    @reads_model
     def encode(self, X: Any) -> np.ndarray:
         """The codes, shape (n_samples, latent_dim)."""
         return self._apply(X, "X", "encode", "encoder")
 
+    @reads_model
     def decode(self, Z: Any) -> np.ndarray:
         """Reconstructions from codes, shape (n_samples, n_features), after the output activation."""
         return self._apply(Z, "Z", "decode", "decoder")
 
+    @reads_model
     def reconstruct(self, X: Any) -> np.ndarray:
         """decode(encode(X)) in one pass, shape (n_samples, n_features)."""
         return self._apply(X, "X", "reconstruct", "all")
@@ -490,11 +494,13 @@ class Autoencoder:
     def _mean_loss(self, X: np.ndarray, n_threads: int) -> float:
         return float(self._row_losses(X, n_threads).sum() / X.size)
 
+    @reads_model
     def reconstruction_error(self, X: Any) -> np.ndarray:
         """Per-sample loss, averaged over the features: shape (n_samples,)."""
         X = self._input(X, "X", "reconstruction_error")
         return self._row_losses(X, self._threads()) / X.shape[1]
 
+    @reads_model
     def evaluate(self, X: Any) -> float:
         """The mean loss over every element of X, as in training."""
         X = self._input(X, "X", "evaluate")
@@ -505,6 +511,7 @@ class Autoencoder:
         return -self.evaluate(X)
 
     # ----------------------------------------------------------------- weights
+    @reads_model
     def get_weights(self) -> List[np.ndarray]:
         """[W1, b1, W2, b2, ...], encoder first; each W has shape (in, out). Copies."""
         self._require_built("get_weights")
@@ -515,6 +522,7 @@ class Autoencoder:
             out.append(params[b_at:b_at + fan_out].copy())
         return out
 
+    @writes_model
     def set_weights(self, weights: Sequence[Any]) -> "Autoencoder":
         """Replace the weights (same layout as get_weights). The optimizer state is kept."""
         self._require_built("set_weights")
@@ -545,6 +553,7 @@ class Autoencoder:
         return self
 
     # ----------------------------------------------------------------- persistence
+    @reads_model
     def save(self, path: Any) -> None:
         """Write the model (hyperparameters, weights, optimizer state, history) to one file."""
         from ._persistence import save
@@ -579,10 +588,7 @@ def _check_network_fits(sizes: Sequence[int], dtype: type) -> None:
     parameter vector) cannot fit in this machine's memory, before C++ allocates any of it."""
     n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))  # W (in x out) + b (out), in Python ints
     needed = 6 * n_params * np.dtype(dtype).itemsize
-    try:
-        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):  # not on a POSIX system
-        memory = 2**40
+    memory = physical_memory()
     if needed > memory:
         raise ValueError(f"latent_dim, hidden: the network {list(sizes)} has {n_params:,} parameters and needs about "
                          f"{needed / 2**30:,.1f} GiB with its optimizer state; this machine has {memory / 2**30:,.1f} GiB")

@@ -88,8 +88,15 @@ class ModelCheckpoint(Callback):
     Each write is atomic: a temporary file, then a rename.
     """
 
+    FIELDS = {"epoch": 1, "loss": math.nan, "val_loss": math.nan, "lr": math.nan, "seconds": math.nan}  # NaN: not logged
+
     def __init__(self, path: Any, monitor: str = "val_loss", save_best_only: bool = True):
         self.path = os.fspath(path)
+        try:  # a bad pattern fails now, not at the end of the first epoch
+            self.path.format(**self.FIELDS)
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as err:
+            raise ValueError(f"path: {self.path!r} is not a usable pattern ({type(err).__name__}: {err}); it may use "
+                             f"the fields {', '.join('{' + k + '}' for k in self.FIELDS)}") from None
         self.monitor = check_monitor(monitor)
         self.save_best_only = bool(save_best_only)
 
@@ -103,7 +110,7 @@ class ModelCheckpoint(Callback):
         if self.save_best_only and not value < self.best:
             return
         self.best = min(self.best, value)
-        path = self.path.format(epoch=epoch + 1, **logs)
+        path = self.path.format(**{**self.FIELDS, **logs, "epoch": epoch + 1})
         self.model.save(path)
         self.last_saved = path
 

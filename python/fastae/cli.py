@@ -206,10 +206,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .autoencoder import _default_threads
+    from ._threads import usable_cores
     from .bench import run, table
 
-    threads = args.threads or _default_threads()
+    threads = args.threads or usable_cores()
     print(f"one epoch of {args.rows:,} random rows per workload, median of {args.repeats} epochs, {threads} thread(s); "
           "the NumPy reference trains on 2,000 rows")
     results = run(args.workloads, args.rows, args.repeats, threads)

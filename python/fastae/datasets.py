@@ -9,10 +9,15 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import math
 import os
+import zlib
 from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
+
+from ._archive import Archive
+from ._validation import physical_memory
 
 __all__ = ["Dataset", "read_idx", "load_fashion_mnist", "load_sample", "load_array", "load_data",
            "FASHION_MNIST_CLASSES", "DEBIAN_FASHION_MNIST"]
@@ -40,33 +45,48 @@ class Dataset(NamedTuple):
 
 
 # ----------------------------------------------------------------------------- IDX
-def read_idx(path: Any) -> np.ndarray:
+def read_idx(path: Any, max_bytes: Optional[int] = None) -> np.ndarray:
     """An IDX file (gzipped or not) as a NumPy array of its own type and shape.
 
-    Checks the magic number (two zero bytes, a known type code, 1-4 dimensions), the sizes and the
-    file length; a corrupt file raises ValueError naming the file and what is wrong.
+    Checks the magic number (two zero bytes, a known type code, 1-4 dimensions), computes the
+    size from the header in Python integers and refuses it above ``max_bytes`` (default: half the
+    machine's memory) before reading any data; gzip data is inflated as it streams and reading
+    stops at the declared size, so a small file that inflates to gigabytes is refused at once. A
+    corrupt file raises ValueError naming the file and what is wrong.
     """
     path = os.fspath(path)
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, gzip.BadGzipFile) as err:
-            raise ValueError(f"{path}: corrupt gzip data ({err})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES or not 1 <= raw[3] <= 4:
-        raise ValueError(f"{path}: not an IDX file (magic number {raw[:4].hex() or 'missing'}; expected 0000 "
-                         "followed by a type code 08/09/0b/0c/0d/0e and 1-4 dimensions)")
-    n_dims, dtype = raw[3], np.dtype(IDX_TYPES[raw[2]])
-    header = 4 + 4 * n_dims
-    if len(raw) < header:
-        raise ValueError(f"{path}: IDX header truncated ({len(raw)} bytes, the header alone needs {header})")
-    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=n_dims, offset=4))
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(raw) != expected:
-        raise ValueError(f"{path}: IDX file of shape {shape} and type {dtype} should be {expected} bytes, "
-                         f"but it is {len(raw)} ({'truncated' if len(raw) < expected else 'trailing data'})")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    limit = physical_memory() // 2 if max_bytes is None else max_bytes
+    with open(path, "rb") as plain:
+        zipped = plain.read(2) == b"\x1f\x8b"
+    try:
+        with (gzip.open(path, "rb") if zipped else open(path, "rb")) as f:
+            magic = f.read(4)
+            if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in IDX_TYPES or not 1 <= magic[3] <= 4:
+                raise ValueError(f"{path}: not an IDX file (magic number {magic.hex() or 'missing'}; expected 0000 "
+                                 "followed by a type code 08/09/0b/0c/0d/0e and 1-4 dimensions)")
+            n_dims, dtype = magic[3], np.dtype(IDX_TYPES[magic[2]])
+            dims = f.read(4 * n_dims)
+            if len(dims) < 4 * n_dims:
+                raise ValueError(f"{path}: IDX header truncated (the header needs {4 + 4 * n_dims} bytes)")
+            shape = tuple(int.from_bytes(dims[4 * i:4 * i + 4], "big") for i in range(n_dims))
+            n_bytes = math.prod(shape) * dtype.itemsize  # Python integers: no overflow
+            if n_bytes > limit:
+                raise ValueError(f"{path}: IDX header declares shape {shape} of {dtype}, {n_bytes:,} bytes, more than "
+                                 f"the {limit:,} allowed (max_bytes)")
+            if not zipped and os.path.getsize(path) != 4 + 4 * n_dims + n_bytes:
+                size = os.path.getsize(path)
+                raise ValueError(f"{path}: IDX file of shape {shape} and type {dtype} should be "
+                                 f"{4 + 4 * n_dims + n_bytes} bytes, but it is {size} "
+                                 f"({'truncated' if size < 4 + 4 * n_dims + n_bytes else 'trailing data'})")
+            data = f.read(n_bytes)
+            if len(data) < n_bytes:
+                raise ValueError(f"{path}: IDX data truncated: shape {shape} of {dtype} needs {n_bytes:,} bytes, "
+                                 f"the file holds {len(data):,}")
+            if f.read(1):
+                raise ValueError(f"{path}: trailing data after the {n_bytes:,} bytes of shape {shape}")
+    except (OSError, EOFError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
+        raise ValueError(f"{path}: corrupt gzip data ({err})") from None
+    return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 def _find_idx(folder: str, stem: str) -> Optional[str]:
@@ -130,9 +150,10 @@ def load_sample() -> Dataset:
 def load_array(path: Any) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """(X, labels or None) from a .npy, .npz or .csv file; X is float32 of shape (n, features).
 
-    .npz: the array named X (or x, data, or the only array), and y/labels when present.
-    .csv: an optional header row (detected: a first row that is not all numbers), numeric cells
-    only; the first bad cell is named by row and column.
+    .npz: the array named X (or x, data, or the only array), and y/labels when present (one per
+    row). .csv: UTF-8, an optional header row (detected: a first row that is not all numbers),
+    numeric cells only; the first bad cell is named by row and column. A value beyond float32's
+    range is refused with its position. Every unusable file is a ValueError naming it.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -140,42 +161,70 @@ def load_array(path: Any) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     suffix = path.lower().rsplit(".", 1)[-1] if "." in os.path.basename(path) else ""
     labels = None
     if suffix == "npy":
-        X = np.load(path, allow_pickle=False)
+        try:  # mapped, not read: a header that declares more than the file holds is refused, not allocated
+            X = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError, EOFError, SyntaxError, TypeError, MemoryError) as err:
+            raise ValueError(f"{path}: not a readable .npy file, or it is truncated or corrupt "
+                             f"({type(err).__name__}: {err})") from None
     elif suffix == "npz":
-        with np.load(path, allow_pickle=False) as archive:
-            names = archive.files
-            key = next((k for k in ("X", "x", "data") if k in names), names[0] if len(names) == 1 else None)
-            if key is None:
-                raise ValueError(f"{path}: .npz with arrays {names}: name the data X (or x, data)")
-            X = archive[key]
-            label_key = next((k for k in ("y", "labels") if k in names and k != key), None)
-            labels = archive[label_key] if label_key else None
+        X, labels = _read_npz(path)
     elif suffix in ("csv", "txt"):
         X = read_csv(path)
     else:
         raise ValueError(f"{path}: unknown file type {suffix!r}; fastae reads .npy, .npz and .csv")
-    X = np.asarray(X)
+    if X.ndim == 0:
+        raise ValueError(f"{path}: holds a single number, not rows of data")
     if X.ndim == 1:
         X = X.reshape(-1, 1)
     elif X.ndim > 2:
         X = X.reshape(len(X), -1)  # e.g. images (n, h, w) -> (n, h * w)
     if X.dtype.kind not in "biuf":
-        raise TypeError(f"{path}: expected numbers, got an array of dtype {X.dtype}")
+        raise ValueError(f"{path}: expected numbers, got an array of dtype {X.dtype}")
+    if labels is not None and (labels.ndim != 1 or len(labels) != len(X)):
+        raise ValueError(f"{path}: the labels have shape {labels.shape}, but X has {len(X)} rows (one label per row)")
     if X.dtype == np.uint8:
         X = X / 255.0  # 8-bit pixels -> [0, 1]
-    return np.ascontiguousarray(X, dtype=np.float32), None if labels is None else np.asarray(labels)
+    with np.errstate(over="ignore"):  # a value beyond float32 becomes inf: found and reported below
+        out = np.ascontiguousarray(X, dtype=np.float32)
+    if X.dtype.kind == "f" and X.dtype.itemsize > 4:
+        lost = np.isinf(out) & np.isfinite(X)
+        if lost.any():
+            row, col = (int(i) for i in np.argwhere(lost)[0])
+            raise ValueError(f"{path}: value {X[row, col]!r} at row {row}, column {col} is beyond float32's range")
+    return out, labels
+
+
+def _read_npz(path: str) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """(X, labels or None) from an .npz archive, each member bounded before it is read (_archive.py)."""
+    limit = physical_memory() // 2
+    with Archive(path, "not a readable .npz archive") as archive:
+        names = list(archive.members)
+        key = next((k for k in ("X", "x", "data") if k in names), names[0] if len(names) == 1 else None)
+        if key is None:
+            raise ValueError(f"{path}: .npz with arrays {names}: name the data X (or x, data)")
+        label_key = next((k for k in ("y", "labels") if k in names and k != key), None)
+        X = archive.read(key, None, None, limit)
+        labels = archive.read(label_key, None, None, limit) if label_key else None
+    return X, labels
 
 
 def read_csv(path: str, delimiter: Optional[str] = None) -> np.ndarray:
     """A CSV of numbers as float64 (n_rows, n_columns), skipping a header row if there is one."""
-    with open(path, newline="") as f:
-        text = f.read()
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            text = f.read()
+    except UnicodeDecodeError as err:
+        line = text_line(path, err.start)
+        raise ValueError(f"{path}: not UTF-8 text (byte {err.start}, line {line}: {err.reason})") from None
     if delimiter is None:
         try:
             delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t ").delimiter
         except csv.Error:
             delimiter = ","
-    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if any(c.strip() for c in r)]
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if any(c.strip() for c in r)]
+    except csv.Error as err:
+        raise ValueError(f"{path}: not a readable CSV file ({err})") from None
     if not rows:
         raise ValueError(f"{path}: the file has no rows")
     first = 1 if not all(_is_number(c) for c in rows[0]) else 0  # a header: a first row that is not all numbers
@@ -189,11 +238,17 @@ def read_csv(path: str, delimiter: Optional[str] = None) -> np.ndarray:
                 values[i - first, j] = float(cell)
             except ValueError:
                 column = f" ({rows[0][j].strip()!r})" if first else ""
-                raise ValueError(f"{path}: line {i + 1}, column {j + 1}{column}: {cell!r} is not a number; "
+                raise ValueError(f"{path}: line {i + 1}, column {j + 1}{column}: {cell[:40]!r} is not a number; "
                                  "fastae reads numeric columns only") from None
     if values.shape[0] == 0:
         raise ValueError(f"{path}: only a header, no data rows")
     return values
+
+
+def text_line(path: str, offset: int) -> int:
+    """The 1-based line number of byte `offset` of a file."""
+    with open(path, "rb") as f:
+        return f.read(offset).count(b"\n") + 1
 
 
 def _is_number(cell: str) -> bool:

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -214,19 +215,20 @@ class Network {
     }
   }
 
-  // body(workspace, first_row, rows, thread) for chunks of kChunkRows rows; each thread takes a
-  // contiguous run of chunks and has its own workspace.
+  // body(workspace, first_row, rows, thread) for chunks of kChunkRows rows; each thread has its
+  // own workspace and takes the next chunk from a shared counter, so a thread that another
+  // process keeps off its core holds back one chunk, not a fixed share. A chunk's result does not
+  // depend on which thread computes it.
   template <class Body>
   void for_chunks(Index n_rows, int n_threads, Body&& body) const {
     const Index chunks = (n_rows + kChunkRows - 1) / kChunkRows;
-    const int parts = static_cast<int>(std::min<Index>(std::max(n_threads, 1), std::max<Index>(chunks, 1)));
-    run_threads(parts, [&](int t, int count) {
-      Index c_lo, c_hi;
-      split_range(chunks, t, count, c_lo, c_hi);
-      if (c_lo >= c_hi) return;
+    std::atomic<Index> next{0};
+    run_threads(team_size(n_threads, chunks), [&](int t, int) {
       Workspace<S> ws;
-      ws.reserve(layers_, kChunkRows);
-      for (Index c = c_lo; c < c_hi; ++c) {
+      bool reserved = false;
+      for (Index c = next.fetch_add(1, std::memory_order_relaxed); c < chunks; c = next.fetch_add(1, std::memory_order_relaxed)) {
+        if (!reserved) ws.reserve(layers_, kChunkRows);
+        reserved = true;
         const Index lo = c * kChunkRows;
         body(ws, lo, std::min(kChunkRows, n_rows - lo), t);
       }

@@ -3,6 +3,7 @@
 // (seed, n_threads, batch size, build). Reductions always add per-thread parts in thread order.
 #pragma once
 
+#include <algorithm>
 #include <exception>
 #include <mutex>
 
@@ -22,6 +23,16 @@ inline bool have_openmp() {
 #endif
 }
 
+// The most threads fastae starts (Python refuses n_threads above it; the C++ clamps to it too).
+constexpr int kMaxThreads = 256;
+
+// The team for `work` independent items of at least `min_items` each: n_threads, but never more
+// than kMaxThreads or than there are shares of min_items (and at least one).
+inline int team_size(int n_threads, Index work, Index min_items = 1) {
+  const Index shares = std::max<Index>(1, work / std::max<Index>(min_items, 1));
+  return static_cast<int>(std::clamp<Index>(std::min<Index>(n_threads, kMaxThreads), 1, shares));
+}
+
 // The contiguous share [lo, hi) of n items that part t of `parts` gets.
 inline void split_range(Index n, int t, int parts, Index& lo, Index& hi) {
   lo = n * t / parts;
@@ -33,6 +44,7 @@ inline void split_range(Index n, int t, int parts, Index& lo, Index& hi) {
 // An exception thrown by any thread is carried out of the parallel region and rethrown.
 template <class Body>
 void run_threads(int n_threads, Body&& body) {
+  n_threads = std::min(n_threads, kMaxThreads);
 #ifdef _OPENMP
   if (n_threads > 1) {
     std::exception_ptr error;
