@@ -46,6 +46,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _thread_count(text: str) -> int:
+    from ._validation import MAX_THREADS
+
+    value = _positive_int(text)
+    if value > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_THREADS}, got {value}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -79,7 +88,7 @@ def build_parser() -> Parser:
     train.add_argument("--activation", default="relu", help="hidden-layer activation (default relu)")
     train.add_argument("--output-activation", default="sigmoid", help="default sigmoid")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    train.add_argument("--threads", type=_positive_int, default=None, help="default: all usable cores")
+    train.add_argument("--threads", type=_thread_count, default=None, help="default: all usable cores")
     train.add_argument("--out", default="model.fae", help="where to save the model (default model.fae)")
     train.add_argument("--quiet", action="store_true", help="print only the result")
 
@@ -102,7 +111,7 @@ def build_parser() -> Parser:
                                 "and print samples/s and fastae's speed-ups, measured in this run.")
     bench.add_argument("--rows", type=_positive_int, default=10000, help="rows per workload (default 10000)")
     bench.add_argument("--repeats", type=_positive_int, default=3, help="timed epochs (default 3)")
-    bench.add_argument("--threads", type=_positive_int, default=None, help="default: all usable cores")
+    bench.add_argument("--threads", type=_thread_count, default=None, help="default: all usable cores")
     bench.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
     return parser
 
