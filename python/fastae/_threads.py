@@ -23,6 +23,12 @@ __all__ = ["usable_cores", "busy_elsewhere", "training_team"]
 # 100-64-32 (1.6M) 1.02x, 30-4 at batch 256 (184k) 1.39x). Smaller steps use fewer threads.
 MIN_STEP_FLOPS_PER_THREAD = 800_000
 MIN_ROWS_PER_THREAD = 128
+# A step of at least this many multiply-adds runs on every usable core even while other processes
+# keep some busy: its phases between barriers are long against the OS's time slices, so the
+# extra thread's share of the cores outweighs its stalls (benchmarks/bench_contention.py, 2 cores,
+# 2 busy processes: 784-1024-256 at batch 512 (3.3G a step) 6.7k samples/s on 2 threads against
+# 5.8k on 1; 784-128-64 at batch 256 (167M) 33k against 37k).
+SHARED_STEP_FLOPS = 1_000_000_000
 
 
 def usable_cores() -> int:
@@ -65,9 +71,10 @@ def busy_elsewhere() -> int:
 
 def training_team(layer_sizes: Sequence[int], batch_rows: int) -> int:
     """The team for a training epoch under n_threads=None: the usable cores less those other
-    processes keep busy, and no more threads than the step has work for (at least one)."""
+    processes keep busy (unless the step is long enough to share them), and no more threads than
+    the step has work for (at least one)."""
     cores = usable_cores()
-    free = cores - busy_elsewhere()
     flops = 3 * batch_rows * sum(a * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))  # forward + 2 backward products
+    free = cores if flops >= SHARED_STEP_FLOPS else cores - busy_elsewhere()
     by_work = max(1, flops // MIN_STEP_FLOPS_PER_THREAD, batch_rows // MIN_ROWS_PER_THREAD)
     return max(1, min(cores, free, by_work))
