@@ -88,7 +88,7 @@ def build_parser() -> Parser:
     train.add_argument("--activation", default="relu", help="hidden-layer activation (default relu)")
     train.add_argument("--output-activation", default="sigmoid", help="default sigmoid")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    train.add_argument("--threads", type=_thread_count, default=None, help="default: all usable cores")
+    train.add_argument("--threads", type=_thread_count, default=None, help="default: the cores other processes leave free, chosen each epoch")
     train.add_argument("--out", default="model.fae", help="where to save the model (default model.fae)")
     train.add_argument("--quiet", action="store_true", help="print only the result")
 
@@ -123,6 +123,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (UsageError, ValueError, TypeError, FileNotFoundError, IsADirectoryError) as err:
         print(f"fastae {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except FloatingPointError as err:  # training diverged: failed, not a bad argument
+        print(f"fastae {args.command}: error: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"\nfastae {args.command}: interrupted", file=sys.stderr)
         return 130

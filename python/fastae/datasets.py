@@ -11,6 +11,7 @@ import gzip
 import io
 import math
 import os
+import tokenize
 import zlib
 from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -163,7 +164,8 @@ def load_array(path: Any) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     if suffix == "npy":
         try:  # mapped, not read: a header that declares more than the file holds is refused, not allocated
             X = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError, EOFError, SyntaxError, TypeError, MemoryError) as err:
+        except (ValueError, OSError, EOFError, SyntaxError, TypeError, MemoryError, tokenize.TokenError) as err:
+            # (NumPy parses a damaged version 1 or 2 header again with tokenize, which raises TokenError)
             raise ValueError(f"{path}: not a readable .npy file, or it is truncated or corrupt "
                              f"({type(err).__name__}: {err})") from None
     elif suffix == "npz":
@@ -177,7 +179,9 @@ def load_array(path: Any) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     if X.ndim == 1:
         X = X.reshape(-1, 1)
     elif X.ndim > 2:
-        X = X.reshape(len(X), -1)  # e.g. images (n, h, w) -> (n, h * w)
+        X = X.reshape(len(X), math.prod(X.shape[1:]))  # e.g. images (n, h, w) -> (n, h * w)
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{path}: holds an array of shape {X.shape}: no rows or no columns of data")
     if X.dtype.kind not in "biuf":
         raise ValueError(f"{path}: expected numbers, got an array of dtype {X.dtype}")
     if labels is not None and (labels.ndim != 1 or len(labels) != len(X)):
@@ -235,7 +239,11 @@ def read_csv(path: str, delimiter: Optional[str] = None) -> np.ndarray:
             raise ValueError(f"{path}: line {i + 1} has {len(row)} columns, the first line has {width}")
         for j, cell in enumerate(row):
             try:
-                values[i - first, j] = float(cell)
+                values[i - first, j] = value = float(cell)
+                if math.isinf(value) and "inf" not in cell.lower():  # "1e400": too large, not infinity spelled out
+                    raise OverflowError
+            except OverflowError:
+                raise ValueError(f"{path}: line {i + 1}, column {j + 1}: {cell[:40]!r} is beyond float32's range") from None
             except ValueError:
                 column = f" ({rows[0][j].strip()!r})" if first else ""
                 raise ValueError(f"{path}: line {i + 1}, column {j + 1}{column}: {cell[:40]!r} is not a number; "
