@@ -172,6 +172,42 @@ def test_truncated_npy_is_a_value_error(tmp_path):
         load_array(path)
 
 
+# ------------------------------------------------------------------ found by test_properties.py
+def test_a_damaged_npy_header_is_a_value_error(tmp_path):
+    """One flipped byte in the header made NumPy's tokenize fallback raise TokenError."""
+    path = tmp_path / "flipped.npy"
+    np.save(path, np.zeros((0, 2), dtype=np.float32))
+    raw = bytearray(path.read_bytes())
+    raw[10] ^= 1  # '{' -> 'z'
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="flipped.npy: not a readable .npy file"):
+        load_array(path)
+
+
+@pytest.mark.parametrize("shape", [(0, 1, 1), (0, 3), (4, 0), (0,)])
+def test_an_array_without_rows_or_columns_is_refused_by_file(tmp_path, shape):
+    path = tmp_path / "empty.npy"
+    np.save(path, np.zeros(shape))
+    with pytest.raises(ValueError, match="empty.npy: holds an array of shape .*no rows or no columns"):
+        load_array(path)
+
+
+@pytest.mark.parametrize("cell", ["1e400", "-2e308"])
+def test_csv_cells_beyond_float64_are_refused_with_their_position(tmp_path, cell):
+    path = tmp_path / "big.csv"
+    path.write_text(f"0.5,0.5\n0.25,{cell}\n")
+    with pytest.raises(ValueError, match=f"big.csv: line 2, column 2: '{cell}' is beyond float32's range"):
+        load_array(path)
+
+
+def test_cli_training_that_diverges_is_one_line_and_exit_code_1(tmp_path, capsys):
+    data = tmp_path / "d.csv"
+    np.savetxt(data, make_data(64, 5), delimiter=",")
+    code = main(["train", "--data", str(data), "--lr", "1e30", "--epochs", "3", "--quiet", "--out", str(tmp_path / "m.fae")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "training diverged" in err[0]
+
+
 # ------------------------------------------------------------------ concurrent calls on one model
 def test_concurrent_partial_fit_and_encode_on_one_model(X):
     """Two threads each run partial_fit 5 times while two others encode: the same weights as 10
