@@ -171,5 +171,6 @@ if __name__ == "__main__":
     import resource
 
     limit = int(sys.argv[2])
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if limit:  # 0: no limit (under AddressSanitizer, whose shadow memory alone reserves terabytes)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     run(sys.argv[1])

@@ -227,8 +227,10 @@ class Network {
       Workspace<S> ws;
       bool reserved = false;
       for (Index c = next.fetch_add(1, std::memory_order_relaxed); c < chunks; c = next.fetch_add(1, std::memory_order_relaxed)) {
-        if (!reserved) ws.reserve(layers_, kChunkRows);
-        reserved = true;
+        if (!reserved) {  // only a thread that gets a chunk needs a workspace
+          ws.reserve(layers_, kChunkRows);
+          reserved = true;
+        }
         const Index lo = c * kChunkRows;
         body(ws, lo, std::min(kChunkRows, n_rows - lo), t);
       }
