@@ -2,6 +2,8 @@
 // plain Eigen product the benchmarks use to measure this build's GEMM speed.
 #include <pybind11/pybind11.h>
 #include <pybind11/eigen.h>
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
 
 #include <algorithm>
 #include <cmath>
@@ -10,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "fastae/counter_rng.hpp"
 #include "fastae/dense.hpp"
 #include "fastae/loss.hpp"
 #include "fastae/parallel.hpp"
@@ -117,9 +120,34 @@ py::tuple output_head(const std::string& loss, const std::string& out_act, const
   return py::make_tuple(elementwise, dz);
 }
 
+// Counter-based draws on their own, for tests: row i of the result is the first n_cols values of
+// original row rows[i] of `stage` in `epoch`, as raw bits (uint64), uniforms or normals (float64).
+py::array counter_draws(std::uint64_t seed, std::uint64_t epoch, const std::vector<std::uint64_t>& rows,
+                        std::uint64_t stage, Index n_cols, const std::string& kind) {
+  if (kind != "bits" && kind != "uniform" && kind != "normal")
+    throw std::invalid_argument("counter_draws: kind must be 'bits', 'uniform' or 'normal'");
+  const auto n_rows = static_cast<Index>(rows.size());
+  py::array_t<std::uint64_t> bits({n_rows, n_cols});
+  py::array_t<double> values({n_rows, n_cols});
+  auto b = bits.mutable_unchecked<2>();
+  auto v = values.mutable_unchecked<2>();
+  for (Index i = 0; i < n_rows; ++i) {
+    const std::uint64_t key = counter_key(seed, epoch, rows[static_cast<std::size_t>(i)], stage);
+    for (Index c = 0; c < n_cols; ++c) {
+      b(i, c) = counter_bits(key, static_cast<std::uint64_t>(c));
+      v(i, c) = kind == "normal" ? bits_to_normal(b(i, c)) : bits_to_uniform(b(i, c));
+    }
+  }
+  if (kind == "bits") return std::move(bits);
+  return std::move(values);
+}
+
 }  // namespace
 
 void bind_checks(py::module_& m) {
+  m.def("_counter_draws", &counter_draws, py::arg("seed"), py::arg("epoch"), py::arg("rows"), py::arg("stage"),
+        py::arg("n_cols"), py::arg("kind") = "bits",
+        "Counter-based random values of original rows `rows` of one stage in one epoch (tests)");
   m.def("_output_head", &output_head<float>, py::arg("loss"), py::arg("output_activation"), py::arg("z").noconvert(),
         py::arg("y").noconvert());
   m.def("_output_head", &output_head<double>, py::arg("loss"), py::arg("output_activation"), py::arg("z").noconvert(),

@@ -249,13 +249,51 @@ class ReferenceOptimizer:
 
 
 # ----------------------------------------------------------------------------- shuffle
+GOLDEN_GAMMA = 0x9E3779B97F4A7C15
+
+
+def splitmix64_finalise(z: np.ndarray) -> np.ndarray:
+    """SplitMix64's output function on uint64 values (products wrap modulo 2^64, as in C++)."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
 def splitmix64_next(state: int) -> Tuple[int, int]:
-    """(draw, new state) of SplitMix64."""
-    state = (state + 0x9E3779B97F4A7C15) & MASK64
+    """(draw, new state) of SplitMix64, in Python integers (the shuffle draws one at a time)."""
+    state = (state + GOLDEN_GAMMA) & MASK64
     z = state
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
     return z ^ (z >> 31), state
+
+
+# ----------------------------------------------------------------------------- counter-based draws
+def counter_keys(seed: int, epoch: int, rows: np.ndarray, stage: int) -> np.ndarray:
+    """Each original row's key: absorb(h, x) = finalise((h ^ x) + gamma) over (seed, epoch, row, stage)."""
+    h = np.zeros(len(rows), dtype=np.uint64)
+    for x in (np.uint64(seed), np.uint64(epoch), np.asarray(rows, dtype=np.uint64), np.uint64(stage)):
+        h = splitmix64_finalise((h ^ x) + np.uint64(GOLDEN_GAMMA))
+    return h
+
+
+def counter_bits(seed: int, epoch: int, rows: np.ndarray, stage: int, n_cols: int) -> np.ndarray:
+    """(len(rows), n_cols) uint64: column c of a row is finalise(key + (c + 1) * gamma)."""
+    keys = counter_keys(seed, epoch, rows, stage)[:, None]
+    steps = (np.arange(1, n_cols + 1, dtype=np.uint64) * np.uint64(GOLDEN_GAMMA))[None, :]
+    return splitmix64_finalise(keys + steps)
+
+
+def bits_to_uniform(bits: np.ndarray) -> np.ndarray:
+    """Uniform float64 in [0, 1) from the top 53 bits."""
+    return (bits >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def bits_to_normal(bits: np.ndarray) -> np.ndarray:
+    """Box-Muller on the two 32-bit halves: sqrt(-2 ln u1) cos(2 pi u2), u1 in (0, 1], u2 in [0, 1)."""
+    u1 = ((bits >> np.uint64(32)) + np.uint64(1)).astype(np.float64) * 2.0**-32
+    u2 = (bits & np.uint64(0xFFFFFFFF)).astype(np.float64) * 2.0**-32
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)
 
 
 def shuffled_order(n: int, state: int) -> Tuple[np.ndarray, int]:

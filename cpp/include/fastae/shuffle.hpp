@@ -7,13 +7,19 @@
 
 namespace fastae {
 
-// SplitMix64 (Steele, Lea, Flood 2014): state += golden gamma, then a 64-bit finaliser.
-inline std::uint64_t splitmix64_next(std::uint64_t& state) {
-  state += 0x9E3779B97F4A7C15ULL;
-  std::uint64_t z = state;
+constexpr std::uint64_t kGoldenGamma = 0x9E3779B97F4A7C15ULL;  // 2^64 / golden ratio, odd
+
+// SplitMix64's output function: a 64-bit finaliser in which every input bit flips about half the output bits.
+inline std::uint64_t splitmix64_finalise(std::uint64_t z) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
+}
+
+// SplitMix64 (Steele, Lea, Flood 2014): state += golden gamma, then the finaliser.
+inline std::uint64_t splitmix64_next(std::uint64_t& state) {
+  state += kGoldenGamma;
+  return splitmix64_finalise(state);
 }
 
 // Shuffles order in place (Fisher-Yates from the back); j for position i is floor(draw * (i + 1) / 2^64).
