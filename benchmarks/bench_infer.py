@@ -54,7 +54,7 @@ def make(runner: str, w: Workload, threads: int) -> Tuple[Callable[[np.ndarray],
     torch.set_num_threads(threads)
     weights = model.get_weights()
     layers = []
-    for i, (*_, act) in enumerate(model._model.layers):
+    for i, act in enumerate(model.spec_.activations):
         linear = torch.nn.Linear(*weights[2 * i].shape)
         with torch.no_grad():
             linear.weight.copy_(torch.from_numpy(weights[2 * i].T.copy()))

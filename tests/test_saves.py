@@ -37,7 +37,7 @@ def test_kill_9_during_saves_never_corrupts_and_the_next_save_cleans_up(tmp_path
         f"    m.save({str(path)!r})\n"
     )
     rng = np.random.default_rng(0)
-    for _ in range(5):
+    for trial in range(40):  # until a kill catches a save mid-write (here: 28 of 40 kills do)
         child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
         assert child.stdout.readline().strip() == "ready"
         time.sleep(float(rng.uniform(0.05, 0.4)))
@@ -45,8 +45,10 @@ def test_kill_9_during_saves_never_corrupts_and_the_next_save_cleans_up(tmp_path
         child.wait()
         child.stdout.close()
         assert fastae.load(path).n_features_in_ == 1000
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "big.fae"]
-    assert leftovers, "the kills should have caught a save mid-write at least once"
+        leftovers = [p.name for p in tmp_path.iterdir() if p.name != "big.fae"]
+        if leftovers and trial >= 2:
+            break
+    assert leftovers, "40 kills never caught a save mid-write"
     fastae.load(path).save(path)
     assert [p.name for p in tmp_path.iterdir()] == ["big.fae"]
 

@@ -55,21 +55,33 @@ def test_busy_elsewhere_sees_a_busy_process():
         loop.wait()
 
 
-def test_this_process_threads_are_not_counted_as_elsewhere():
-    """While this process trains on 2 threads (both running), they are not counted as others'."""
+def test_this_process_running_threads_are_counted_while_it_trains():
+    """While this process trains on 2 threads, its own running threads (the reader and at least one
+    training thread) are counted, so that busy_elsewhere leaves them out."""
     import threading
 
-    model = Autoencoder(latent_dim=64, hidden=(128,), n_threads=2, batch_size=256, random_state=0)
+    model = Autoencoder(latent_dim=64, hidden=(128,), n_threads=2, batch_size=256, random_state=0).build(784)
     X = make_data(20000, 784)
-    model.build(784)
     training = threading.Thread(target=lambda: model.partial_fit(X))
     training.start()
     time.sleep(0.1)
-    seen = SHIPPED_BUSY_ELSEWHERE()
+    seen = policy._running_here()
     still_training = training.is_alive()
     training.join()
-    assert still_training, "the epoch ended before the load was read; make it longer"
-    assert seen < 2  # 2 or more: the training threads were counted (1 allows one passing process)
+    assert still_training, "the epoch ended before the threads were counted; make it longer"
+    assert seen >= 2
+
+
+def test_busy_elsewhere_is_the_runnable_count_less_this_process(tmp_path, monkeypatch):
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("0.50 0.40 0.30 5/250 1234\n")
+    monkeypatch.setattr(policy, "LOADAVG", str(loadavg))
+    monkeypatch.setattr(policy, "_running_here", lambda: 3)
+    assert SHIPPED_BUSY_ELSEWHERE() == 2
+    monkeypatch.setattr(policy, "_running_here", lambda: 7)
+    assert SHIPPED_BUSY_ELSEWHERE() == 0  # never negative
+    loadavg.write_text("garbage")
+    assert SHIPPED_BUSY_ELSEWHERE() == 0  # unreadable: assume an idle machine
 
 
 def test_fit_trains_each_epoch_on_the_policy_team(cores, monkeypatch):

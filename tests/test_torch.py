@@ -39,13 +39,13 @@ def torch_twin(model: Autoencoder, dtype: torch.dtype):
     """A torch.nn.Sequential with the model's weights (Linear stores W transposed)."""
     layers = []
     weights = model.get_weights()
-    for i, (*_, act) in enumerate(model._model.layers):
+    for i, act in enumerate(model.spec_.activations):
         linear = torch.nn.Linear(*weights[2 * i].shape).to(dtype)
         with torch.no_grad():
             linear.weight.copy_(torch.from_numpy(weights[2 * i].T.copy()))
             linear.bias.copy_(torch.from_numpy(weights[2 * i + 1]))
         layers.append(linear)
-        is_output = i == len(model._model.layers) - 1
+        is_output = i == len(model.spec_.stages) - 1
         if not (is_output and model.loss == "bce"):  # BCEWithLogitsLoss takes the logits
             layers.append(TORCH_ACTIVATIONS[act]())
     return torch.nn.Sequential(*layers)

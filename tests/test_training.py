@@ -65,7 +65,7 @@ def test_validation_fraction_does_not_copy_the_training_rows():
 
 def test_row_subset_epoch_matches_the_reference(X):
     fitted64 = model(dtype="float64").build(10)
-    reference = Network(fitted64.get_weights(), [a for *_, a in fitted64._model.layers], "mse")
+    reference = Network(fitted64.get_weights(), fitted64.spec_.activations, "mse")
     optimizer = ReferenceOptimizer(fitted64._checked()["optimizer"])
     rows = np.array([3, 7, 8, 20, 21, 50, 99, 100, 119], dtype=np.int64)
     X64 = X.astype(np.float64)

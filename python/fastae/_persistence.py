@@ -208,13 +208,10 @@ def _expected_arrays(header: Dict[str, Any], where: str) -> Dict[str, Tuple[np.d
         return {}
     n_features = _field(header, "n_features", where, int, low=1, high=MAX_UNITS)
     cfg = model._checked()
-    sizes = [n_features, *cfg["hidden"], cfg["latent_dim"], *reversed(cfg["hidden"]), n_features]
-    from .autoencoder import _check_network_fits
     try:
-        _check_network_fits(sizes, cfg["dtype"])
+        n_params = model._spec(n_features, cfg).n_params
     except ValueError as err:
         raise ValueError(f"{where}: {err}") from None
-    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))  # W (in x out) + b (out)
     dtype = np.dtype(cfg["dtype"])
     probe = (_core.Model32 if dtype == np.float32 else _core.Model64)([1, 1], ["linear"], "mse", model._core_optimizer(cfg))
     expected = {"params": (dtype, (n_params,))}

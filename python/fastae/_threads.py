@@ -23,6 +23,7 @@ __all__ = ["usable_cores", "busy_elsewhere", "training_team"]
 # 100-64-32 (1.6M) 1.02x, 30-4 at batch 256 (184k) 1.39x). Smaller steps use fewer threads.
 MIN_STEP_FLOPS_PER_THREAD = 800_000
 MIN_ROWS_PER_THREAD = 128
+LOADAVG = "/proc/loadavg"
 # A step of at least this many multiply-adds runs on every usable core even while other processes
 # keep some busy: its phases between barriers are long against the OS's time slices, so the
 # extra thread's share of the cores outweighs its stalls (benchmarks/bench_contention.py, 2 cores,
@@ -60,7 +61,7 @@ def busy_elsewhere() -> int:
     least = None
     for _ in range(3):
         try:
-            with open("/proc/loadavg", "rb") as f:
+            with open(LOADAVG, "rb") as f:
                 running = int(f.read().split()[3].split(b"/")[0])  # "0.5 0.4 0.3 3/250 1234": 3 runnable
         except (OSError, IndexError, ValueError):
             return 0

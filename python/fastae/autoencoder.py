@@ -14,6 +14,7 @@ import numpy as np
 from . import _core
 from ._model_lock import reads_model, writes_model
 from ._progress import ProgressLine
+from ._spec import ModelSpec, autoencoder_spec
 from ._threads import training_team, usable_cores
 from ._validation import (ACTIVATIONS, LOSSES, MAX_THREADS, MAX_UNITS, as_matrix, check_dtype, check_fraction,
                           check_int, check_name, check_non_negative_float, check_positive_float, not_fitted,
@@ -152,36 +153,41 @@ class Autoencoder:
         return config
 
     # ----------------------------------------------------------------- building
+    def _spec(self, n_features: int, cfg: Dict[str, Any]) -> ModelSpec:
+        """The network these hyperparameters give for n_features inputs, refused if it cannot fit in memory."""
+        spec = autoencoder_spec(n_features, cfg["hidden"], cfg["latent_dim"], cfg["activation"],
+                                cfg["latent_activation"], cfg["output_activation"], cfg["loss"])
+        _check_network_fits(spec, cfg["dtype"])
+        return spec
+
     @writes_model
     def build(self, n_features: int) -> "Autoencoder":
         """Create the network for ``n_features`` inputs: Glorot-uniform weights, zero biases,
         fresh optimizer state. Returns self."""
         n_features = check_int("n_features", n_features, high=MAX_UNITS)
         cfg = self._checked()
-        sizes = [n_features, *cfg["hidden"], cfg["latent_dim"], *reversed(cfg["hidden"]), n_features]
-        _check_network_fits(sizes, cfg["dtype"])
-        n_hidden = len(cfg["hidden"])
-        activations = ([cfg["activation"]] * n_hidden + [cfg["latent_activation"]] + [cfg["activation"]] * n_hidden
-                       + [cfg["output_activation"]])
+        spec = self._spec(n_features, cfg)
         model_class = _core.Model32 if cfg["dtype"] is np.float32 else _core.Model64
         try:
-            model = model_class(sizes, activations, cfg["loss"], self._core_optimizer(cfg))
+            model = model_class(spec.sizes, spec.activations, spec.loss, self._core_optimizer(cfg))
         except MemoryError:
-            raise ValueError(f"latent_dim, hidden: not enough memory for the network {sizes}") from None
+            raise ValueError(f"latent_dim, hidden: not enough memory for the network {spec.sizes}") from None
         rng = np.random.default_rng(self.random_state)
-        for fan_in, fan_out, w_at, b_at, _ in model.layers:
-            limit = np.sqrt(6.0 / (fan_in + fan_out))  # Glorot uniform: U(-sqrt(6/(in+out)), +sqrt(6/(in+out)))
-            model.params[w_at:w_at + fan_in * fan_out] = rng.uniform(-limit, limit, fan_in * fan_out)
-            model.params[b_at:b_at + fan_out] = 0.0
+        for stage in spec.stages:
+            n_weights = stage.fan_in * stage.fan_out
+            limit = np.sqrt(6.0 / (stage.fan_in + stage.fan_out))  # Glorot uniform: U(-sqrt(6/(in+out)), +sqrt(6/(in+out)))
+            model.params[stage.weight_at:stage.weight_at + n_weights] = rng.uniform(-limit, limit, n_weights)
+            model.params[stage.bias_at:stage.bias_at + stage.fan_out] = 0.0
         self._model = model
+        self.spec_ = spec
         self._rng_state = int(rng.integers(0, 2**64, dtype=np.uint64))
         self._split_seed = int(rng.integers(0, 2**63))  # the validation_fraction split of every fit
         self._built_with = {name: getattr(self, name) for name in _ARCHITECTURE}
         self.n_features_in_ = n_features
-        self.n_encoder_layers_ = n_hidden + 1
-        self.layer_sizes_ = sizes
-        self.encoder_layers_ = sizes[:n_hidden + 2]
-        self.decoder_layers_ = sizes[n_hidden + 1:]
+        self.n_encoder_layers_ = spec.n_encoder
+        self.layer_sizes_ = spec.sizes
+        self.encoder_layers_ = spec.sizes[:spec.n_encoder + 1]
+        self.decoder_layers_ = spec.sizes[spec.n_encoder:]
         self.history_: Dict[str, List[float]] = {"loss": [], "lr": []}
         self.n_epochs_ = 0
         self.best_epoch_: Optional[int] = None
@@ -199,12 +205,8 @@ class Autoencoder:
     def summary(self, print_fn: Callable[[str], Any] = print) -> None:
         """Print a table of the layers: output size, activation, parameter count, and the total."""
         self._require_built("summary")
-        n_enc = self.n_encoder_layers_
         rows = [("input", str(self.n_features_in_), "", "")]
-        for i, (fan_in, fan_out, _, _, act) in enumerate(self._model.layers):
-            part, k = ("encoder", i + 1) if i < n_enc else ("decoder", i + 1 - n_enc)
-            name = "latent" if i == n_enc - 1 else "output" if i == len(self._model.layers) - 1 else f"{part}_{k}"
-            rows.append((name, str(fan_out), act, f"{fan_in * fan_out + fan_out:,}"))  # W (in x out) + b (out)
+        rows += [(s.name, str(s.fan_out), s.activation, f"{s.n_params:,}") for s in self.spec_.stages]
         header = ("Layer", "Output", "Activation", "Params")
         widths = [max(len(r[c]) for r in rows + [header]) for c in range(4)]
         line = lambda r: f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]:>{widths[3]}}"
@@ -428,7 +430,7 @@ class Autoencoder:
         self._require_built(what)
         if first_layer == 0:
             self._check_feature_names(_feature_names(X), what)
-        return as_matrix(X, name, self._dtype(), self._model.layers[first_layer][0], self._threads(), scan)[0]
+        return as_matrix(X, name, self._dtype(), self.spec_.stages[first_layer].fan_in, self._threads(), scan)[0]
 
     def _set_feature_names(self, names: Optional[np.ndarray]) -> None:
         if names is not None:
@@ -455,10 +457,10 @@ class Autoencoder:
         first product, and only then is X scanned, to raise the error that names the first one (if
         it finds none, the network itself overflowed, and the result is returned as it is)."""
         self._require_built(what)  # before reading the layers
-        n_layers, n_encoder = len(self._model.layers), self.n_encoder_layers_
-        first, last = {"encoder": (0, n_encoder), "decoder": (n_encoder, n_layers), "all": (0, n_layers)}[part]
+        stages, n_encoder = self.spec_.stages, self.spec_.n_encoder
+        first, last = {"encoder": (0, n_encoder), "decoder": (n_encoder, len(stages)), "all": (0, len(stages))}[part]
         arr = self._input(X, name, what, first, scan=False)
-        out = np.empty((arr.shape[0], self._model.layers[last - 1][1]), dtype=self._dtype())
+        out = np.empty((arr.shape[0], stages[last - 1].fan_out), dtype=self._dtype())
         if self._model.apply(arr, first, last, out, self._threads()):
             as_matrix(X, name, self._dtype(), n_threads=self._threads())
         return out
@@ -517,22 +519,22 @@ class Autoencoder:
         self._require_built("get_weights")
         params = self._model.params
         out: List[np.ndarray] = []
-        for fan_in, fan_out, w_at, b_at, _ in self._model.layers:
-            out.append(params[w_at:w_at + fan_in * fan_out].reshape(fan_in, fan_out).copy())
-            out.append(params[b_at:b_at + fan_out].copy())
+        for s in self.spec_.stages:
+            out.append(params[s.weight_at:s.weight_at + s.fan_in * s.fan_out].reshape(s.fan_in, s.fan_out).copy())
+            out.append(params[s.bias_at:s.bias_at + s.fan_out].copy())
         return out
 
     @writes_model
     def set_weights(self, weights: Sequence[Any]) -> "Autoencoder":
         """Replace the weights (same layout as get_weights). The optimizer state is kept."""
         self._require_built("set_weights")
-        layers = self._model.layers
-        if not isinstance(weights, (list, tuple)) or len(weights) != 2 * len(layers):
-            raise ValueError(f"weights: expected a list of {2 * len(layers)} arrays [W1, b1, ...], "
+        stages = self.spec_.stages
+        if not isinstance(weights, (list, tuple)) or len(weights) != 2 * len(stages):
+            raise ValueError(f"weights: expected a list of {2 * len(stages)} arrays [W1, b1, ...], "
                              f"got {type(weights).__name__} of length {len(weights) if hasattr(weights, '__len__') else '?'}")
         staged = self._model.params.copy()
-        for i, (fan_in, fan_out, w_at, b_at, _) in enumerate(layers):
-            for k, (shape, at) in enumerate((((fan_in, fan_out), w_at), ((fan_out,), b_at))):
+        for i, s in enumerate(stages):
+            for k, (shape, at) in enumerate((((s.fan_in, s.fan_out), s.weight_at), ((s.fan_out,), s.bias_at))):
                 name = f"weights[{2 * i + k}]"
                 arr = np.asarray(weights[2 * i + k])
                 if arr.dtype.kind not in "biuf":
@@ -583,14 +585,14 @@ def _feature_names(X: Any) -> Optional[np.ndarray]:
     return names if names.size and all(are_str) else None
 
 
-def _check_network_fits(sizes: Sequence[int], dtype: type) -> None:
+def _check_network_fits(spec: ModelSpec, dtype: type) -> None:
     """Refuse a network whose parameters, gradient and optimizer state (about six copies of the
     parameter vector) cannot fit in this machine's memory, before C++ allocates any of it."""
-    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))  # W (in x out) + b (out), in Python ints
+    n_params = spec.n_params  # Python integers: no overflow
     needed = 6 * n_params * np.dtype(dtype).itemsize
     memory = physical_memory()
     if needed > memory:
-        raise ValueError(f"latent_dim, hidden: the network {list(sizes)} has {n_params:,} parameters and needs about "
+        raise ValueError(f"latent_dim, hidden: the network {spec.sizes} has {n_params:,} parameters and needs about "
                          f"{needed / 2**30:,.1f} GiB with its optimizer state; this machine has {memory / 2**30:,.1f} GiB")
 
 

@@ -16,6 +16,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ._spec import ModelSpec, autoencoder_spec
+
 
 @dataclass(frozen=True)
 class Workload:
@@ -27,8 +29,13 @@ class Workload:
     batch: int
 
     @property
+    def spec(self) -> ModelSpec:
+        """The network every runner builds: relu hidden layers, a linear code, a sigmoid output."""
+        return autoencoder_spec(self.n_features, self.hidden, self.latent, "relu", "linear", "sigmoid", self.loss)
+
+    @property
     def sizes(self) -> Tuple[int, ...]:
-        return (self.n_features, *self.hidden, self.latent, *reversed(self.hidden), self.n_features)
+        return tuple(self.spec.sizes)
 
     @property
     def flops_per_sample(self) -> int:
@@ -68,14 +75,10 @@ def torch_runner(w: Workload, threads: int, X: np.ndarray) -> Callable[[], None]
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     layers = []
-    sizes = w.sizes
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(torch.nn.Linear(a, b))
-        last = i == len(sizes) - 2
-        if not last:
-            layers.append(torch.nn.ReLU() if i != len(w.hidden) else torch.nn.Identity())
-        elif w.loss != "bce":
-            layers.append(torch.nn.Sigmoid())
+    for stage in w.spec.stages:
+        layers.append(torch.nn.Linear(stage.fan_in, stage.fan_out))
+        if not (stage.name == "output" and w.loss == "bce"):  # BCEWithLogitsLoss takes the logits
+            layers.append({"relu": torch.nn.ReLU(), "linear": torch.nn.Identity(), "sigmoid": torch.nn.Sigmoid()}[stage.activation])
     net = torch.nn.Sequential(*layers)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     loss_fn = torch.nn.BCEWithLogitsLoss() if w.loss == "bce" else torch.nn.MSELoss()

@@ -333,7 +333,7 @@ class ReferenceAutoencoder:
         cfg = model._checked()
         self.dtype = model._dtype()
         self.net = Network([w.astype(self.dtype) for w in model.get_weights()],
-                           [act for *_, act in model._model.layers], cfg["loss"])
+                           model.spec_.activations, model.spec_.loss)
         self.optimizer = ReferenceOptimizer(copy.deepcopy(cfg["optimizer"]))
         self.batch_size, self.shuffle = cfg["batch_size"], bool(model.shuffle)
         self.clip_value, self.clip_norm = cfg["clip_value"], cfg["clip_norm"]
