@@ -88,7 +88,7 @@ def test_fit_trains_each_epoch_on_the_policy_team(cores, monkeypatch):
     """n_threads=None asks the policy before every epoch; a fixed n_threads never asks it."""
     seen = []
     real = policy.training_team
-    monkeypatch.setattr("fastae.autoencoder.training_team", lambda sizes, rows: seen.append((tuple(sizes), rows)) or real(sizes, rows))
+    monkeypatch.setattr("fastae._driver.training_team", lambda sizes, rows: seen.append((tuple(sizes), rows)) or real(sizes, rows))
     X = make_data(50, 6)
     Autoencoder(latent_dim=2, hidden=(4,), epochs=3, batch_size=16, random_state=0).fit(X)
     assert seen == [((6, 4, 2, 4, 6), 16)] * 3

@@ -10,7 +10,6 @@ failure is a ValueError naming the file and the member. Nothing is unpickled.
 from __future__ import annotations
 
 import ast
-import io
 import zipfile
 from typing import Any, Dict, Optional, Tuple
 

@@ -15,10 +15,9 @@ Versions: 1 (fastae 0.1: no schedule, early-stopping or validation settings), 2 
 from __future__ import annotations
 
 import json
-import math
 import numbers
 import os
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 

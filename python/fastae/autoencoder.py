@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import copy
-import inspect
 import math
-import time
-import warnings
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import _core
+from ._driver import EpochDriver
+from ._estimator import Estimator, feature_names, same_value
 from ._model_lock import reads_model, writes_model
-from ._progress import ProgressLine
 from ._spec import ModelSpec, autoencoder_spec
-from ._threads import training_team, usable_cores
+from ._threads import usable_cores
 from ._validation import (ACTIVATIONS, LOSSES, MAX_THREADS, MAX_UNITS, as_matrix, check_dtype, check_fraction,
-                          check_int, check_name, check_non_negative_float, check_positive_float, not_fitted,
+                          check_int, check_name, check_non_negative_float, check_positive_float,
                           physical_memory)
 from .callbacks import EarlyStopping
-from .optim import Optimizer, make_optimizer
-from .schedules import check_schedule, learning_rate, monitored
+from .optim import make_optimizer
+from .schedules import check_schedule
 
 __all__ = ["Autoencoder"]
 
@@ -29,7 +26,7 @@ __all__ = ["Autoencoder"]
 _ARCHITECTURE = ("latent_dim", "hidden", "activation", "latent_activation", "output_activation", "loss", "dtype")
 
 
-class Autoencoder:
+class Autoencoder(Estimator, EpochDriver):
     """A dense autoencoder trained in C++.
 
     The encoder maps ``n_features -> *hidden -> latent_dim``; the decoder mirrors it back to
@@ -69,42 +66,6 @@ class Autoencoder:
         self.min_delta = min_delta
         self.restore_best_weights = restore_best_weights
         self.lr_schedule = lr_schedule
-
-    # ----------------------------------------------------------------- parameters
-    @classmethod
-    def _param_names(cls) -> List[str]:
-        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-
-    def get_params(self, deep: bool = True) -> Dict[str, Any]:
-        """The constructor's hyperparameters (scikit-learn convention); with deep=True also an
-        optimizer instance's own, as ``optimizer__lr`` etc."""
-        params = {name: getattr(self, name) for name in self._param_names()}
-        if deep and isinstance(self.optimizer, Optimizer):
-            params.update({f"optimizer__{k}": v for k, v in self.optimizer.get_params().items()})
-        return params
-
-    def set_params(self, **params: Any) -> "Autoencoder":
-        """Set hyperparameters; they take effect at the next ``fit``/``build``. ``optimizer__<name>``
-        changes one hyperparameter of an optimizer instance (on a copy: the old instance is untouched)."""
-        valid = set(self._param_names())
-        nested = {k.split("__", 1)[1]: v for k, v in params.items() if k.startswith("optimizer__")}
-        for name, value in params.items():
-            if name.startswith("optimizer__"):
-                continue
-            if name not in valid:
-                raise ValueError(f"set_params: unknown parameter {name!r} (known: {', '.join(sorted(valid))})")
-            setattr(self, name, value)
-        if nested:
-            if not isinstance(self.optimizer, Optimizer):
-                raise ValueError(f"set_params: optimizer__{next(iter(nested))} needs an optimizer instance such as "
-                                 f"Adam(), but optimizer is {self.optimizer!r}")
-            self.optimizer = copy.copy(self.optimizer).set_params(**nested)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = inspect.signature(type(self).__init__).parameters
-        changed = [f"{k}={v!r}" for k, v in self.get_params(deep=False).items() if not _same(v, defaults[k].default)]
-        return f"{type(self).__name__}({', '.join(changed)})"
 
     def _checked(self) -> Dict[str, Any]:
         """The hyperparameters, validated and normalised."""
@@ -193,15 +154,6 @@ class Autoencoder:
         self.best_epoch_: Optional[int] = None
         return self
 
-    @property
-    def stop_training(self) -> bool:
-        """Set to True (e.g. from a callback) to end fit after the current epoch."""
-        return getattr(self, "_stop_training", False)
-
-    @stop_training.setter
-    def stop_training(self, value: bool) -> None:
-        self._stop_training = bool(value)
-
     def summary(self, print_fn: Callable[[str], Any] = print) -> None:
         """Print a table of the layers: output size, activation, parameter count, and the total."""
         self._require_built("summary")
@@ -216,10 +168,6 @@ class Autoencoder:
                             rule, line(header), rule, *map(line, rows), rule,
                             f"Total params: {self._model.n_params:,}"]))
 
-    def __sklearn_is_fitted__(self) -> bool:
-        """Whether the network exists (after fit, partial_fit, build or load)."""
-        return getattr(self, "_model", None) is not None
-
     def __sklearn_tags__(self) -> Any:
         # scikit-learn (>= 1.6) reads these when the model is checked or used in a Pipeline.
         from sklearn.utils import Tags, TargetTags, TransformerTags  # only asked for by scikit-learn itself
@@ -227,10 +175,6 @@ class Autoencoder:
         tags.transformer_tags.preserves_dtype = [np.dtype(check_dtype(self.dtype)).name]
         tags.non_deterministic = self.random_state is None
         return tags
-
-    def _require_built(self, what: str) -> None:
-        if not self.__sklearn_is_fitted__():
-            raise not_fitted(f"{what}: this Autoencoder is not fitted yet; call fit(X) or build(n_features) first")
 
     # ----------------------------------------------------------------- training
     @writes_model
@@ -249,7 +193,7 @@ class Autoencoder:
         if resume:
             self._require_built("fit(resume=True)")
         keep = resume or (self.warm_start and self.__sklearn_is_fitted__())
-        names = _feature_names(X)
+        names = feature_names(X)
         X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if keep else None, cfg["n_threads"])
         self._check_range(cfg, low, high, "X")
         X_val = None
@@ -286,7 +230,7 @@ class Autoencoder:
         needed). No validation split and no early stopping: those belong to ``fit``."""
         cfg = self._checked()
         built = self.__sklearn_is_fitted__()
-        names = _feature_names(X)
+        names = feature_names(X)
         # A built model's X is not scanned first: C++ checks each batch's rows as it reads them (a
         # pass over X fewer per call), and only a failure scans X, for the error naming the value.
         arr, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if built else None, cfg["n_threads"],
@@ -329,96 +273,10 @@ class Autoencoder:
                              "scale it (e.g. MinMaxScaler) or use loss='mse'")
 
     def _check_architecture(self, what: str) -> None:
-        changed = [k for k in _ARCHITECTURE if not _same(getattr(self, k), self._built_with[k])]
+        changed = [k for k in _ARCHITECTURE if not same_value(getattr(self, k), self._built_with[k])]
         if changed:
             raise ValueError(f"{what}: {', '.join(changed)} changed since the model was built; "
                              "call fit with warm_start=False to build the new network")
-
-    def _train(self, X: np.ndarray, rows: Optional[np.ndarray], X_val: Optional[np.ndarray], n_epochs: int,
-               cfg: Dict[str, Any], callbacks: Sequence[Any], value_range: Optional[Tuple[float, float]] = None) -> None:
-        """n_epochs epochs on X's rows `rows` (default: all), appending to history_. Ctrl-C or an
-        error leaves the model as it was at the end of the last complete epoch. With value_range,
-        C++ checks the rows as it trains (for an X not scanned before)."""
-        history = self.history_
-        first = len(history["loss"])
-        progress = (ProgressLine(cfg["verbose"], first, first + n_epochs, X.shape[0] if rows is None else len(rows),
-                                 X.shape[1]) if cfg["verbose"] else None)
-        self.stop_training = False
-        try:
-            for cb in callbacks:
-                if hasattr(cb, "on_train_begin"):
-                    cb.on_train_begin(self)
-            for epoch in range(first, first + n_epochs):
-                logs = self._train_epoch(epoch, X, rows, X_val, cfg, progress, value_range)
-                for cb in callbacks:
-                    if hasattr(cb, "on_epoch_end"):
-                        cb.on_epoch_end(epoch, logs)
-                if self.stop_training:
-                    break
-        except KeyboardInterrupt:
-            if progress is not None:
-                progress.interrupted()
-            raise
-        finally:
-            self.n_epochs_ = len(history["loss"])
-            for cb in callbacks:
-                if hasattr(cb, "on_train_end"):
-                    cb.on_train_end(self)
-            stopper = next((cb for cb in callbacks if isinstance(cb, EarlyStopping)), None)
-            self.best_epoch_ = stopper.best_epoch if stopper is not None else _best_epoch(history)
-
-    def _train_epoch(self, epoch: int, X: np.ndarray, rows: Optional[np.ndarray], X_val: Optional[np.ndarray],
-                     cfg: Dict[str, Any], progress: Optional[ProgressLine],
-                     value_range: Optional[Tuple[float, float]] = None) -> Dict[str, float]:
-        """Epoch `epoch` (its index in history_), recorded in history_; returns its logs. Anything
-        raised before the epoch is recorded restores the model to its state before the epoch."""
-        model, history = self._model, self.history_
-        lr = learning_rate(cfg["lr_schedule"], epoch, cfg["optimizer"].lr, history)
-        last_good = self._snapshot()
-        started = time.perf_counter()
-        try:
-            model.set_learning_rate(lr)
-            if progress is not None:
-                progress.begin_epoch(epoch)
-            n_rows = X.shape[0] if rows is None else len(rows)
-            team = (cfg["n_threads"] if self.n_threads is not None
-                    else training_team(self.layer_sizes_, min(cfg["batch_size"], n_rows)))
-            loss, self._rng_state = model.train_epoch(X, cfg["batch_size"], bool(self.shuffle), self._rng_state,
-                                                      team, rows,
-                                                      progress.update if progress is not None and progress.live else None,
-                                                      ProgressLine.hook_seconds, value_range)
-            if not np.isfinite(loss) or _core.scan(model.params.reshape(1, -1))[0] >= 0:
-                raise FloatingPointError(
-                    f"fit: training diverged in epoch {epoch + 1} (loss={loss}); the weights are restored to the "
-                    "end of the previous epoch. Lower the learning rate or set clip_norm.")
-            logs = {"loss": loss}
-            if X_val is not None:
-                logs["val_loss"] = self._mean_loss(X_val, cfg["n_threads"])
-            elif "val_loss" in history:
-                logs["val_loss"] = math.nan  # partial_fit after a validated fit keeps the columns aligned
-            logs["lr"] = lr
-            logs["seconds"] = time.perf_counter() - started
-        except BaseException:
-            self._restore(last_good)
-            raise
-        for key in history:
-            history[key].append(logs[key])
-        if progress is not None:
-            progress.end_epoch(logs)
-        return logs
-
-    def _snapshot(self) -> Dict[str, Any]:
-        model = self._model
-        return {"params": model.params.copy(), "steps": model.optimizer_steps, "rng": self._rng_state,
-                "slots": [slot.copy() for _, slot in model.optimizer_slots()]}
-
-    def _restore(self, snap: Dict[str, Any]) -> None:
-        model = self._model
-        model.params[:] = snap["params"]
-        model.optimizer_steps = snap["steps"]
-        self._rng_state = snap["rng"]
-        for (_, slot), saved in zip(model.optimizer_slots(), snap["slots"]):
-            slot[:] = saved
 
     # ----------------------------------------------------------------- inference
     def _threads(self) -> int:
@@ -429,27 +287,8 @@ class Autoencoder:
         array C++ can use in place (its values are checked too unless `scan` is false)."""
         self._require_built(what)
         if first_layer == 0:
-            self._check_feature_names(_feature_names(X), what)
+            self._check_feature_names(feature_names(X), what)
         return as_matrix(X, name, self._dtype(), self.spec_.stages[first_layer].fan_in, self._threads(), scan)[0]
-
-    def _set_feature_names(self, names: Optional[np.ndarray]) -> None:
-        if names is not None:
-            self.feature_names_in_ = names
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-
-    def _check_feature_names(self, names: Optional[np.ndarray], what: str) -> None:
-        """Column names of a DataFrame must match those seen by fit (scikit-learn's rule and wording)."""
-        fitted = getattr(self, "feature_names_in_", None)
-        if fitted is None and names is not None:
-            warnings.warn(f"X has feature names, but {type(self).__name__} was fitted without feature names",
-                          UserWarning, stacklevel=3)
-        elif fitted is not None and names is None:
-            warnings.warn(f"X does not have valid feature names, but {type(self).__name__} was fitted with "
-                          "feature names", UserWarning, stacklevel=3)
-        elif fitted is not None and names is not None and not np.array_equal(fitted, names):
-            raise ValueError(f"{what}: The feature names should match those that were passed during fit. "
-                             f"Fitted with {list(fitted)[:5]}..., got {list(names)[:5]}...")
 
     def _apply(self, X: Any, name: str, what: str, part: str) -> np.ndarray:
         """The encoder, the decoder or both ("all") applied to X. X is not scanned for NaN or
@@ -572,19 +411,6 @@ def _unpickle(header: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> Autoenco
     return restore_state(header, arrays)
 
 
-def _feature_names(X: Any) -> Optional[np.ndarray]:
-    """The column names of a DataFrame-like X when they are all strings, else None."""
-    columns = getattr(X, "columns", None)
-    if columns is None or isinstance(X, np.ndarray):
-        return None
-    names = np.asarray(list(columns), dtype=object)
-    are_str = [isinstance(n, str) for n in names]
-    if any(are_str) and not all(are_str):
-        raise TypeError("X: column names must all be strings or none of them; got a mix "
-                        f"({sorted({type(n).__name__ for n in names})}). Convert them with X.columns = X.columns.astype(str)")
-    return names if names.size and all(are_str) else None
-
-
 def _check_network_fits(spec: ModelSpec, dtype: type) -> None:
     """Refuse a network whose parameters, gradient and optimizer state (about six copies of the
     parameter vector) cannot fit in this machine's memory, before C++ allocates any of it."""
@@ -599,18 +425,3 @@ def _check_network_fits(spec: ModelSpec, dtype: type) -> None:
 def _allowed_range(loss: str) -> Tuple[float, float]:
     """The values training data may hold for `loss`: BCE's targets are probabilities."""
     return (0.0, 1.0) if loss == "bce" else (-math.inf, math.inf)
-
-
-def _best_epoch(history: Dict[str, List[float]]) -> Optional[int]:
-    """The index of the epoch with the lowest val_loss (loss without validation), or None."""
-    values = np.array(monitored(history, "val_loss"), dtype=np.float64)
-    return None if values.size == 0 or np.all(np.isnan(values)) else int(np.nanargmin(values))
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, Optimizer) or isinstance(b, Optimizer):
-        return a == b
-    try:
-        return bool(a == b) if not isinstance(a, np.ndarray) else False
-    except (TypeError, ValueError):
-        return a is b

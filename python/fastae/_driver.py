@@ -1,0 +1,116 @@
+"""The epoch driver every fastae model shares: epochs on the C++ core with the learning-rate
+schedule, the default thread team, progress, callbacks and early stopping, and a rollback to the
+last good epoch when anything fails (divergence, Ctrl-C, a callback's error). A model class
+subclasses EpochDriver and provides ``_model`` (the C++ model), ``history_``, ``_rng_state``,
+``layer_sizes_``, ``n_threads``, ``shuffle`` and ``_mean_loss``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import _core
+from ._progress import ProgressLine
+from ._threads import training_team
+from .callbacks import EarlyStopping
+from .schedules import learning_rate, monitored
+
+__all__ = ["EpochDriver"]
+
+
+class EpochDriver:
+    def _train(self, X: np.ndarray, rows: Optional[np.ndarray], X_val: Optional[np.ndarray], n_epochs: int,
+               cfg: Dict[str, Any], callbacks: Sequence[Any], value_range: Optional[Tuple[float, float]] = None) -> None:
+        """n_epochs epochs on X's rows `rows` (default: all), appending to history_. Ctrl-C or an
+        error leaves the model as it was at the end of the last complete epoch. With value_range,
+        C++ checks the rows as it trains (for an X not scanned before)."""
+        history = self.history_
+        first = len(history["loss"])
+        progress = (ProgressLine(cfg["verbose"], first, first + n_epochs, X.shape[0] if rows is None else len(rows),
+                                 X.shape[1]) if cfg["verbose"] else None)
+        self.stop_training = False
+        try:
+            for cb in callbacks:
+                if hasattr(cb, "on_train_begin"):
+                    cb.on_train_begin(self)
+            for epoch in range(first, first + n_epochs):
+                logs = self._train_epoch(epoch, X, rows, X_val, cfg, progress, value_range)
+                for cb in callbacks:
+                    if hasattr(cb, "on_epoch_end"):
+                        cb.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+        except KeyboardInterrupt:
+            if progress is not None:
+                progress.interrupted()
+            raise
+        finally:
+            self.n_epochs_ = len(history["loss"])
+            for cb in callbacks:
+                if hasattr(cb, "on_train_end"):
+                    cb.on_train_end(self)
+            stopper = next((cb for cb in callbacks if isinstance(cb, EarlyStopping)), None)
+            self.best_epoch_ = stopper.best_epoch if stopper is not None else _best_epoch(history)
+
+    def _train_epoch(self, epoch: int, X: np.ndarray, rows: Optional[np.ndarray], X_val: Optional[np.ndarray],
+                     cfg: Dict[str, Any], progress: Optional[ProgressLine],
+                     value_range: Optional[Tuple[float, float]] = None) -> Dict[str, float]:
+        """Epoch `epoch` (its index in history_), recorded in history_; returns its logs. Anything
+        raised before the epoch is recorded restores the model to its state before the epoch."""
+        model, history = self._model, self.history_
+        lr = learning_rate(cfg["lr_schedule"], epoch, cfg["optimizer"].lr, history)
+        last_good = self._snapshot()
+        started = time.perf_counter()
+        try:
+            model.set_learning_rate(lr)
+            if progress is not None:
+                progress.begin_epoch(epoch)
+            n_rows = X.shape[0] if rows is None else len(rows)
+            team = (cfg["n_threads"] if self.n_threads is not None
+                    else training_team(self.layer_sizes_, min(cfg["batch_size"], n_rows)))
+            loss, self._rng_state = model.train_epoch(X, cfg["batch_size"], bool(self.shuffle), self._rng_state,
+                                                      team, rows,
+                                                      progress.update if progress is not None and progress.live else None,
+                                                      ProgressLine.hook_seconds, value_range)
+            if not np.isfinite(loss) or _core.scan(model.params.reshape(1, -1))[0] >= 0:
+                raise FloatingPointError(
+                    f"fit: training diverged in epoch {epoch + 1} (loss={loss}); the weights are restored to the "
+                    "end of the previous epoch. Lower the learning rate or set clip_norm.")
+            logs = {"loss": loss}
+            if X_val is not None:
+                logs["val_loss"] = self._mean_loss(X_val, cfg["n_threads"])
+            elif "val_loss" in history:
+                logs["val_loss"] = math.nan  # partial_fit after a validated fit keeps the columns aligned
+            logs["lr"] = lr
+            logs["seconds"] = time.perf_counter() - started
+        except BaseException:
+            self._restore(last_good)
+            raise
+        for key in history:
+            history[key].append(logs[key])
+        if progress is not None:
+            progress.end_epoch(logs)
+        return logs
+
+    def _snapshot(self) -> Dict[str, Any]:
+        model = self._model
+        return {"params": model.params.copy(), "steps": model.optimizer_steps, "rng": self._rng_state,
+                "slots": [slot.copy() for _, slot in model.optimizer_slots()]}
+
+    def _restore(self, snap: Dict[str, Any]) -> None:
+        model = self._model
+        model.params[:] = snap["params"]
+        model.optimizer_steps = snap["steps"]
+        self._rng_state = snap["rng"]
+        for (_, slot), saved in zip(model.optimizer_slots(), snap["slots"]):
+            slot[:] = saved
+
+
+def _best_epoch(history: Dict[str, List[float]]) -> Optional[int]:
+    """The index of the epoch with the lowest val_loss (loss without validation), or None."""
+    values = np.array(monitored(history, "val_loss"), dtype=np.float64)
+    return None if values.size == 0 or np.all(np.isnan(values)) else int(np.nanargmin(values))
