@@ -89,6 +89,11 @@ def test_foreign_files(tmp_path):
         fastae.load(tmp_path / "missing.fae")
 
 
+def read_header(path):
+    with zipfile.ZipFile(path) as archive:
+        return json.loads(np.lib.format.read_array(io.BytesIO(archive.read("__fastae__.npy"))).tobytes())
+
+
 def rewrite_header(path, change):
     with zipfile.ZipFile(path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
@@ -146,4 +151,31 @@ def test_schedules_are_saved_and_plain_callables_dropped(tmp_path, X):
 def test_mismatched_arrays_are_refused(saved):
     rewrite_header(saved, lambda h: h.update(n_features=11))
     with pytest.raises(ValueError, match="member 'params' has shape"):
+        fastae.load(saved)
+
+
+def test_files_name_their_model_class(saved):
+    header = read_header(saved)
+    assert header["version"] == 3 and header["class"] == "Autoencoder"
+
+
+def test_version_2_files_without_a_class_load_as_autoencoders(saved, X):
+    want = fastae.load(saved).reconstruct(X)
+
+    def as_version_2(header):
+        header["version"] = 2
+        del header["class"]
+
+    rewrite_header(saved, as_version_2)
+    np.testing.assert_array_equal(fastae.load(saved).reconstruct(X), want)
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda h: h.update({"class": "Forest"}), "header field 'class' is 'Forest'; this fastae reads Autoencoder"),
+    (lambda h: h.update({"class": 3}), "header field 'class' is 3; expected str"),
+    (lambda h: h.pop("class"), "header field 'class' is missing"),
+])
+def test_an_unknown_or_missing_class_is_refused(saved, change, words):
+    rewrite_header(saved, change)
+    with pytest.raises(ValueError, match=words):
         fastae.load(saved)

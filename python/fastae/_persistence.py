@@ -9,7 +9,10 @@ array for finite values (second moments >= 0): any failure is a ValueError namin
 the field or member. A plain-callable ``lr_schedule`` cannot be stored without pickle: it is
 saved as None and listed under ``dropped``.
 
-Versions: 1 (fastae 0.1: no schedule, early-stopping or validation settings), 2 (adds them).
+The header names the model's class (``class``); classes register themselves with
+``model_class`` (this module imports none of them). Versions: 1 (fastae 0.1: no schedule,
+early-stopping or validation settings), 2 (adds them), 3 (adds the class; a file without one
+holds an Autoencoder).
 """
 
 from __future__ import annotations
@@ -29,7 +32,14 @@ from .optim import Optimizer, optimizer_from_dict, optimizer_to_dict
 from .schedules import schedule_from_dict, schedule_to_dict
 
 FORMAT = "fastae-model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+MODEL_CLASSES: Dict[str, type] = {}  # class name -> model class, filled by @model_class
+
+
+def model_class(cls: type) -> type:
+    """Class decorator: files may hold models of this class (stored under its name)."""
+    MODEL_CLASSES[cls.__name__] = cls
+    return cls
 HEADER = "__fastae__"
 HEADER_LIMIT = 64 << 20  # bytes of JSON: hyperparameters, history and feature names
 NON_NEGATIVE_SLOTS = ("sum", "square_avg", "exp_avg_sq", "max_exp_avg_sq")  # running sums of squares
@@ -59,7 +69,8 @@ def model_state(model: Any) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
     params["dtype"] = np.dtype(params["dtype"]).name
     schedule = params["lr_schedule"]
     params["lr_schedule"] = schedule_to_dict(schedule)
-    header: Dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION, "params": _plain(params), "fitted": False,
+    header: Dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION, "class": type(model).__name__,
+                              "params": _plain(params), "fitted": False,
                               "dropped": ["lr_schedule"] if schedule is not None and params["lr_schedule"] is None else []}
     arrays: Dict[str, np.ndarray] = {}
     core = getattr(model, "_model", None)
@@ -77,7 +88,7 @@ def model_state(model: Any) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
 
 def restore_state(header: Dict[str, Any], arrays: Dict[str, np.ndarray], where: str = "state") -> Any:
     """The model a (header, arrays) pair describes; every field and array is checked first."""
-    model = _model_from_params(header.get("params"), where)
+    model = _model_from_params(header, where)
     fitted = _field(header, "fitted", where, bool, default=False)
     if not fitted:
         return model
@@ -98,14 +109,20 @@ def restore_state(header: Dict[str, Any], arrays: Dict[str, np.ndarray], where: 
     return model
 
 
-def _model_from_params(params: Any, where: str) -> Any:
-    """An unfitted Autoencoder from the header's hyperparameters, each checked as fit would."""
-    from .autoencoder import Autoencoder
-
+def _model_from_params(header: Dict[str, Any], where: str) -> Any:
+    """An unfitted model of the header's class from its hyperparameters, each checked as fit would."""
+    version = header.get("version")
+    older = isinstance(version, int) and version < 3  # versions 1 and 2 hold an Autoencoder and do not say so
+    name = _field(header, "class", where, str, default="Autoencoder" if older else _MISSING)
+    cls = MODEL_CLASSES.get(name)
+    if cls is None:
+        raise ValueError(f"{where}: header field 'class' is {shown(name)}; this fastae reads "
+                         f"{', '.join(sorted(MODEL_CLASSES))}")
+    params = header.get("params")
     if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
         raise ValueError(f"{where}: header field 'params' is not a table of hyperparameters")
     params = dict(params)
-    unknown = sorted(set(params) - set(Autoencoder._param_names()))
+    unknown = sorted(set(params) - set(cls._param_names()))
     if unknown:
         raise ValueError(f"{where}: header field 'params' has unknown hyperparameter {unknown[0]!r}")
     try:
@@ -114,7 +131,7 @@ def _model_from_params(params: Any, where: str) -> Any:
         if isinstance(params.get("hidden"), list):
             params["hidden"] = tuple(params["hidden"])
         params["lr_schedule"] = schedule_from_dict(params.get("lr_schedule"))
-        model = Autoencoder(**params)
+        model = cls(**params)
         model._checked()
     except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as err:
         raise ValueError(f"{where}: header field 'params': {type(err).__name__}: {err}") from None
@@ -202,7 +219,7 @@ def save(model: Any, path: Any) -> None:
 def _expected_arrays(header: Dict[str, Any], where: str) -> Dict[str, Tuple[np.dtype, Tuple[int, ...]]]:
     """{member: (dtype, shape)} that a file with this header holds, computed without building the
     model (so a header that declares an absurd size is refused before anything is allocated)."""
-    model = _model_from_params(header.get("params"), where)
+    model = _model_from_params(header, where)
     if not _field(header, "fitted", where, bool, default=False):
         return {}
     n_features = _field(header, "n_features", where, int, low=1, high=MAX_UNITS)

@@ -11,6 +11,7 @@ from . import _core
 from ._driver import EpochDriver
 from ._estimator import Estimator, feature_names, same_value
 from ._model_lock import reads_model, writes_model
+from ._persistence import model_class, model_state, restore_state, save as save_model
 from ._spec import ModelSpec, autoencoder_spec
 from ._threads import usable_cores
 from ._validation import (ACTIVATIONS, LOSSES, MAX_THREADS, MAX_UNITS, as_matrix, check_dtype, check_fraction,
@@ -26,6 +27,7 @@ __all__ = ["Autoencoder"]
 _ARCHITECTURE = ("latent_dim", "hidden", "activation", "latent_activation", "output_activation", "loss", "dtype")
 
 
+@model_class
 class Autoencoder(Estimator, EpochDriver):
     """A dense autoencoder trained in C++.
 
@@ -397,17 +399,14 @@ class Autoencoder(Estimator, EpochDriver):
     @reads_model
     def save(self, path: Any) -> None:
         """Write the model (hyperparameters, weights, optimizer state, history) to one file."""
-        from ._persistence import save
-        save(self, path)
+        save_model(self, path)
 
     def __reduce__(self) -> Any:
         # pickle / copy.deepcopy go through the same state as save/load.
-        from ._persistence import model_state
         return (_unpickle, model_state(self))
 
 
 def _unpickle(header: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> Autoencoder:
-    from ._persistence import restore_state
     return restore_state(header, arrays)
 
 
