@@ -14,6 +14,7 @@
 
 #include "fastae/counter_rng.hpp"
 #include "fastae/dense.hpp"
+#include "fastae/input_noise.hpp"
 #include "fastae/loss.hpp"
 #include "fastae/parallel.hpp"
 #include "fastae/types.hpp"
@@ -142,9 +143,24 @@ py::array counter_draws(std::uint64_t seed, std::uint64_t epoch, const std::vect
   return std::move(values);
 }
 
+// The input noise on its own, for tests: row i of x with the noise of original row rows[i] in `epoch`.
+template <class S>
+RowMatrix<S> noisy_rows(const std::string& kind, double level, std::uint64_t seed, std::uint64_t epoch,
+                        const std::vector<std::uint64_t>& rows, const ConstRowRef<S>& x) {
+  if (static_cast<Index>(rows.size()) != x.rows()) throw std::invalid_argument("noisy_rows: one index per row of x");
+  RowMatrix<S> out = x;
+  const InputNoise noise{noise_from_name(kind), level, seed};
+  for (Index r = 0; r < out.rows(); ++r) add_noise<S>(noise, epoch, rows[static_cast<std::size_t>(r)], out.row(r).data(), out.cols());
+  return out;
+}
+
 }  // namespace
 
 void bind_checks(py::module_& m) {
+  m.def("_noisy_rows", &noisy_rows<float>, py::arg("kind"), py::arg("level"), py::arg("seed"), py::arg("epoch"),
+        py::arg("rows"), py::arg("X").noconvert());
+  m.def("_noisy_rows", &noisy_rows<double>, py::arg("kind"), py::arg("level"), py::arg("seed"), py::arg("epoch"),
+        py::arg("rows"), py::arg("X").noconvert(), "X with the input noise of original rows `rows` in `epoch` (tests)");
   m.def("_counter_draws", &counter_draws, py::arg("seed"), py::arg("epoch"), py::arg("rows"), py::arg("stage"),
         py::arg("n_cols"), py::arg("kind") = "bits",
         "Counter-based random values of original rows `rows` of one stage in one epoch (tests)");

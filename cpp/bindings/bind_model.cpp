@@ -93,7 +93,8 @@ void bind_model_for(py::module_& m, const char* name) {
           "train_epoch",
           [](M& self, const ConstRowRef<S>& x, Index batch_size, bool shuffle, std::uint64_t rng_state, int n_threads,
              std::optional<Eigen::Ref<const Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>>> rows,
-             py::object progress, double hook_seconds, std::optional<std::pair<double, double>> value_range) {
+             py::object progress, double hook_seconds, std::optional<std::pair<double, double>> value_range,
+             const std::string& noise, double noise_level, std::uint64_t noise_seed, std::uint64_t epoch) {
             // At a batch boundary, at most every hook_seconds: let Python handle signals (Ctrl-C
             // raises KeyboardInterrupt here) and report progress; an exception stops the epoch.
             BatchHook hook = [&progress](Index rows_done, double loss_sum) {
@@ -104,18 +105,22 @@ void bind_model_for(py::module_& m, const char* name) {
             const std::int64_t* subset = rows ? rows->data() : nullptr;
             const Index n_subset = rows ? rows->size() : 0;
             const ValueRange range{value_range ? value_range->first : 0.0, value_range ? value_range->second : 0.0};
+            const InputNoise input_noise{noise_from_name(noise), noise_level, noise_seed};
             double loss;
             {
               py::gil_scoped_release release;
               loss = self.trainer->train_epoch(as_map<S>(x), subset, n_subset, batch_size, shuffle, rng_state, n_threads,
-                                               hook, hook_seconds, value_range ? &range : nullptr);
+                                               hook, hook_seconds, value_range ? &range : nullptr, input_noise, epoch);
             }
             return std::make_pair(loss, rng_state);
           },
           py::arg("X").noconvert(), py::arg("batch_size"), py::arg("shuffle"), py::arg("rng_state"), py::arg("n_threads"),
           py::arg("rows") = py::none(), py::arg("progress") = py::none(), py::arg("hook_seconds") = 0.1,
-          py::arg("value_range") = py::none(),
+          py::arg("value_range") = py::none(), py::arg("noise") = "none", py::arg("noise_level") = 0.0,
+          py::arg("noise_seed") = 0, py::arg("epoch") = 0,
           "One epoch over X (or its rows `rows`); returns (mean loss, next rng state). "
+          "With noise ('gaussian', 'masking', 'salt_pepper'), each row gets the noise of (noise_seed, epoch, its "
+          "index in X) as its input and stays clean as the target. "
           "progress(rows_done, loss_sum) is called at a batch boundary at most every hook_seconds. With "
           "value_range=(low, high), each batch's rows are checked as they are read: a NaN, an infinity or a value "
           "outside [low, high] stops the epoch before that batch's update and raises BadRowsError (a ValueError).")

@@ -2,7 +2,8 @@
 schedule, the default thread team, progress, callbacks and early stopping, and a rollback to the
 last good epoch when anything fails (divergence, Ctrl-C, a callback's error). A model class
 subclasses EpochDriver and provides ``_model`` (the C++ model), ``history_``, ``_rng_state``,
-``layer_sizes_``, ``n_threads``, ``shuffle`` and ``_mean_loss``.
+``_noise_seed``, ``layer_sizes_``, ``n_threads``, ``shuffle`` and ``_mean_loss``; the epoch number
+(its index in history_) keys the input noise, so a resumed fit draws what an unbroken one would.
 """
 
 from __future__ import annotations
@@ -72,10 +73,12 @@ class EpochDriver:
             n_rows = X.shape[0] if rows is None else len(rows)
             team = (cfg["n_threads"] if self.n_threads is not None
                     else training_team(self.layer_sizes_, min(cfg["batch_size"], n_rows)))
+            noise, noise_level = cfg["noise"]
             loss, self._rng_state = model.train_epoch(X, cfg["batch_size"], bool(self.shuffle), self._rng_state,
                                                       team, rows,
                                                       progress.update if progress is not None and progress.live else None,
-                                                      ProgressLine.hook_seconds, value_range)
+                                                      ProgressLine.hook_seconds, value_range, noise, noise_level,
+                                                      self._noise_seed, epoch)
             if not np.isfinite(loss) or _core.scan(model.params.reshape(1, -1))[0] >= 0:
                 raise FloatingPointError(
                     f"fit: training diverged in epoch {epoch + 1} (loss={loss}); the weights are restored to the "

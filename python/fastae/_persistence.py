@@ -77,7 +77,8 @@ def model_state(model: Any) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
     if core is not None:
         header.update(fitted=True, n_features=model.n_features_in_, history=model.history_,
                       optimizer_steps=core.optimizer_steps, rng_state=str(model._rng_state),
-                      split_seed=str(model._split_seed), best_epoch=model.best_epoch_, n_epochs=model.n_epochs_,
+                      split_seed=str(model._split_seed), noise_seed=str(model._noise_seed),
+                      best_epoch=model.best_epoch_, n_epochs=model.n_epochs_,
                       feature_names=(None if getattr(model, "feature_names_in_", None) is None
                                      else [str(n) for n in model.feature_names_in_]))
         arrays["params"] = core.params.copy()
@@ -102,6 +103,7 @@ def restore_state(header: Dict[str, Any], arrays: Dict[str, np.ndarray], where: 
     model._rng_state = fields["rng_state"]
     model.history_ = fields["history"]
     model._split_seed = fields["split_seed"]
+    model._noise_seed = fields["noise_seed"]
     model.n_epochs_ = fields["n_epochs"]
     model.best_epoch_ = fields["best_epoch"]
     if fields["feature_names"] is not None:
@@ -178,6 +180,7 @@ def _fitted_fields(header: Dict[str, Any], where: str) -> Dict[str, Any]:
         "optimizer_steps": _field(header, "optimizer_steps", where, int, low=0, high=MAX_COUNT),
         "rng_state": _seed(header, "rng_state", where, 64),
         "split_seed": _seed(header, "split_seed", where, 63, default=0),
+        "noise_seed": _seed(header, "noise_seed", where, 63, default=0),  # before version 3: no noise
     }
     history = header.get("history")
     if (not isinstance(history, dict) or "loss" not in history

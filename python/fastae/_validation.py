@@ -14,6 +14,7 @@ from . import _core
 
 ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "tanh", "sigmoid", "softplus")
 LOSSES = ("mse", "bce", "mae", "huber")
+NOISES = ("none", "gaussian", "masking", "salt_pepper")
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 MAX_THREADS = 256      # n_threads above this is refused; the team is also bounded by the work
@@ -96,6 +97,16 @@ def check_positive_float(name: str, value: Any, optional: bool = True) -> Option
 def check_non_negative_float(name: str, value: Any) -> float:
     """A finite number >= 0."""
     return _check_real(name, value, False, lambda v: v >= 0, ">= 0")
+
+
+def check_noise(kind: Any, level: Any) -> Tuple[str, float]:
+    """(kind, level) of the input noise: a Gaussian's standard deviation is any finite number >= 0,
+    a masking or salt-and-pepper probability is in [0, 1)."""
+    kind = check_name("noise", kind, NOISES)
+    level = check_non_negative_float("noise_level", level)
+    if kind in ("masking", "salt_pepper") and level >= 1:
+        raise ValueError(f"noise_level: {kind} noise needs a probability in [0, 1), got {shown(level)}")
+    return kind, level
 
 
 def check_fraction(name: str, value: Any) -> float:

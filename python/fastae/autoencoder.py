@@ -15,7 +15,7 @@ from ._persistence import model_class, model_state, restore_state, save as save_
 from ._spec import ModelSpec, autoencoder_spec
 from ._threads import usable_cores
 from ._validation import (ACTIVATIONS, LOSSES, MAX_THREADS, MAX_UNITS, as_matrix, check_dtype, check_fraction,
-                          check_int, check_name, check_non_negative_float, check_positive_float,
+                          check_int, check_name, check_noise, check_non_negative_float, check_positive_float,
                           physical_memory)
 from .callbacks import EarlyStopping
 from .optim import make_optimizer
@@ -43,7 +43,8 @@ class Autoencoder(Estimator, EpochDriver):
                  clip_value: Optional[float] = None, dtype: Any = "float32", warm_start: bool = False,
                  random_state: Optional[int] = None, n_threads: Optional[int] = None, verbose: int = 0,
                  validation_fraction: Optional[float] = None, early_stopping: bool = False, patience: int = 5,
-                 min_delta: float = 0.0, restore_best_weights: bool = True, lr_schedule: Any = None):
+                 min_delta: float = 0.0, restore_best_weights: bool = True, lr_schedule: Any = None,
+                 noise: str = "none", noise_level: float = 0.1):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.activation = activation
@@ -68,6 +69,8 @@ class Autoencoder(Estimator, EpochDriver):
         self.min_delta = min_delta
         self.restore_best_weights = restore_best_weights
         self.lr_schedule = lr_schedule
+        self.noise = noise
+        self.noise_level = noise_level
 
     def _checked(self) -> Dict[str, Any]:
         """The hyperparameters, validated and normalised."""
@@ -106,6 +109,7 @@ class Autoencoder(Estimator, EpochDriver):
             "patience": check_int("patience", self.patience, low=0),
             "min_delta": check_non_negative_float("min_delta", self.min_delta),
             "lr_schedule": check_schedule(self.lr_schedule),
+            "noise": check_noise(self.noise, self.noise_level),
         }
 
     def _core_optimizer(self, cfg: Dict[str, Any]) -> Any:
@@ -145,6 +149,7 @@ class Autoencoder(Estimator, EpochDriver):
         self.spec_ = spec
         self._rng_state = int(rng.integers(0, 2**64, dtype=np.uint64))
         self._split_seed = int(rng.integers(0, 2**63))  # the validation_fraction split of every fit
+        self._noise_seed = int(rng.integers(0, 2**63))  # the counter RNG's seed for the input noise
         self._built_with = {name: getattr(self, name) for name in _ARCHITECTURE}
         self.n_features_in_ = n_features
         self.n_encoder_layers_ = spec.n_encoder

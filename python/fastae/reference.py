@@ -10,6 +10,7 @@ sigmoid output; the shuffle is SplitMix64 + Fisher-Yates.
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -140,17 +141,19 @@ class Network:
         out = z if self.loss == "bce" else activate(self.activations[-1], z)
         return loss_elements(self.loss, out, x).astype(np.float64).sum(axis=1)
 
-    def loss_and_gradients(self, x: np.ndarray) -> Tuple[float, List[np.ndarray]]:
-        """Mean loss over all elements of the batch x (target = x) and its gradients [dW1, db1, ...]."""
+    def loss_and_gradients(self, x: np.ndarray, target: Optional[np.ndarray] = None) -> Tuple[float, List[np.ndarray]]:
+        """Mean loss over all elements of reconstructing `target` (default: x itself) from the batch
+        x, and its gradients [dW1, db1, ...]."""
+        y = x if target is None else target
         hidden, z = self.output_logits(x)
-        count = x.size
+        count = y.size
         if self.loss == "bce":
-            loss = loss_elements("bce", z, x).astype(np.float64).sum() / count
-            dz = loss_gradient("bce", z, x) / x.dtype.type(count)  # dL/dz = (sigmoid(z) - y) / N
+            loss = loss_elements("bce", z, y).astype(np.float64).sum() / count
+            dz = loss_gradient("bce", z, y) / y.dtype.type(count)  # dL/dz = (sigmoid(z) - y) / N
         else:
             a = activate(self.activations[-1], z)
-            loss = loss_elements(self.loss, a, x).astype(np.float64).sum() / count
-            dz = loss_gradient(self.loss, a, x) / x.dtype.type(count) * activation_derivative(self.activations[-1], a)
+            loss = loss_elements(self.loss, a, y).astype(np.float64).sum() / count
+            dz = loss_gradient(self.loss, a, y) / y.dtype.type(count) * activation_derivative(self.activations[-1], a)
         grads: List[np.ndarray] = [np.empty(0)] * (2 * self.n_layers)
         inputs = [x] + hidden  # inputs[l] is the input of layer l
         for l in range(self.n_layers - 1, -1, -1):
@@ -290,10 +293,30 @@ def bits_to_uniform(bits: np.ndarray) -> np.ndarray:
 
 
 def bits_to_normal(bits: np.ndarray) -> np.ndarray:
-    """Box-Muller on the two 32-bit halves: sqrt(-2 ln u1) cos(2 pi u2), u1 in (0, 1], u2 in [0, 1)."""
+    """Box-Muller on the two 32-bit halves: sqrt(-2 ln u1) cos(2 pi u2), u1 in (0, 1], u2 in [0, 1).
+    log and cos come from the C library (math.log, math.cos), as in C++: NumPy's own loops may
+    round differently."""
     u1 = ((bits >> np.uint64(32)) + np.uint64(1)).astype(np.float64) * 2.0**-32
     u2 = (bits & np.uint64(0xFFFFFFFF)).astype(np.float64) * 2.0**-32
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)
+    return np.sqrt(-2.0 * _libm_log(u1)) * _libm_cos(6.283185307179586 * u2)
+
+
+_libm_log = np.vectorize(math.log, otypes=[np.float64])
+_libm_cos = np.vectorize(math.cos, otypes=[np.float64])
+INPUT_STAGE = 0  # the counter RNG's stage number of the input noise
+
+
+def add_noise(kind: str, level: float, seed: int, epoch: int, rows: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """A batch X with the input noise of its original rows `rows` in `epoch` (input_noise.hpp)."""
+    if kind == "none" or level == 0:
+        return X
+    bits = counter_bits(seed, epoch, rows, INPUT_STAGE, X.shape[1])
+    if kind == "gaussian":
+        return X + (level * bits_to_normal(bits)).astype(X.dtype)  # x + N(0, level^2)
+    u = bits_to_uniform(bits)
+    if kind == "masking":
+        return np.where(u < level, X.dtype.type(0), X)  # 0 with probability level
+    return np.where(u < level, np.where(u < 0.5 * level, X.dtype.type(0), X.dtype.type(1)), X)  # 0 or 1, level/2 each
 
 
 def shuffled_order(n: int, state: int) -> Tuple[np.ndarray, int]:
@@ -309,17 +332,20 @@ def shuffled_order(n: int, state: int) -> Tuple[np.ndarray, int]:
 # ----------------------------------------------------------------------------- training
 def train_epoch(net: Network, opt: ReferenceOptimizer, X: np.ndarray, batch_size: int, shuffle: bool, rng_state: int,
                 clip_value: Optional[float] = None, clip_norm: Optional[float] = None,
-                rows: Optional[np.ndarray] = None) -> Tuple[float, int]:
+                rows: Optional[np.ndarray] = None, noise: Tuple[str, float] = ("none", 0.0), noise_seed: int = 0,
+                epoch: int = 0) -> Tuple[float, int]:
     """One epoch in batches (the last partial batch included) over X's rows `rows` (default: all);
-    returns (mean loss, new rng state)."""
+    returns (mean loss, new rng state). With noise (kind, level), each batch's input is the noisy
+    batch and its target the clean one."""
     order = np.arange(X.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
     if shuffle:
         permutation, rng_state = shuffled_order(len(order), rng_state)
         order = order[permutation]
     loss_sum = 0.0
     for start in range(0, len(order), batch_size):
-        batch = X[order[start:start + batch_size]]
-        loss, grads = net.loss_and_gradients(batch)
+        originals = order[start:start + batch_size]
+        batch = X[originals]
+        loss, grads = net.loss_and_gradients(add_noise(*noise, noise_seed, epoch, originals, batch), batch)
         loss_sum += loss * batch.size
         opt.step(net.weights, clip_gradients(grads, clip_value, clip_norm))
     return loss_sum / (len(order) * X.shape[1]), rng_state
@@ -338,6 +364,8 @@ class ReferenceAutoencoder:
         self.batch_size, self.shuffle = cfg["batch_size"], bool(model.shuffle)
         self.clip_value, self.clip_norm = cfg["clip_value"], cfg["clip_norm"]
         self.rng_state = model._rng_state
+        self.noise, self.noise_seed = cfg["noise"], model._noise_seed
+        self.epoch = len(model.history_["loss"])  # the epoch number that keys the noise
         self.n_encoder_layers = model.n_encoder_layers_
         self.history: List[float] = []
 
@@ -345,8 +373,10 @@ class ReferenceAutoencoder:
         X = np.ascontiguousarray(X, dtype=self.dtype)
         for _ in range(epochs):
             loss, self.rng_state = train_epoch(self.net, self.optimizer, X, self.batch_size, self.shuffle,
-                                               self.rng_state, self.clip_value, self.clip_norm)
+                                               self.rng_state, self.clip_value, self.clip_norm, None, self.noise,
+                                               self.noise_seed, self.epoch)
             self.history.append(loss)
+            self.epoch += 1
         return self
 
     def encode(self, X: np.ndarray) -> np.ndarray:

@@ -24,7 +24,8 @@ struct Workspace {
   std::vector<RowMatrix<S>> outputs;  // outputs[l] = a_l, [capacity, out_l]
   std::vector<RowMatrix<S>> deltas;   // deltas[l] = dL/dz_l, [capacity, out_l]
   RowMatrix<S> scratch;               // [capacity, out of the last layer]: elementwise losses
-  RowMatrix<S> batch;                 // the gathered input rows when shuffling
+  RowMatrix<S> batch;                 // the gathered rows (the target) when shuffling or adding noise
+  RowMatrix<S> input;                 // the rows with noise added (the input), when there is noise
   std::vector<double> row_loss;
 
   void reserve(const std::vector<LayerShape>& layers, Index rows) {
@@ -96,20 +97,20 @@ class Network {
   }
 
   // Training, first half: forward and backward over rows [lo, hi) of a batch of `batch_rows` rows
-  // whose input is x (all batch rows). Leaves each layer's output and dL/dz for these rows in the
-  // workspace, and their per-row loss sums in ws.row_loss[lo..hi). Threads run it on their own rows.
+  // whose input is x and whose target is `target` (all batch rows; the same rows for a plain
+  // autoencoder). Leaves each layer's output and dL/dz for these rows in the workspace, and their
+  // per-row loss sums in ws.row_loss[lo..hi). Threads run it on their own rows.
   // `panels`: the weights packed ahead, or null.
-  void backward_rows(const ConstRowMap<S>& x, Workspace<S>& ws, Index lo, Index hi, Index batch_rows,
-                     const WeightPanels* panels = nullptr) const {
+  void backward_rows(const ConstRowMap<S>& x, const ConstRowMap<S>& target, Workspace<S>& ws, Index lo, Index hi,
+                     Index batch_rows, const WeightPanels* panels = nullptr) const {
     const Index rows = hi - lo;
     if (rows <= 0) return;
     const Index L = n_layers();
-    const ConstRowMap<S> x_rows = middle_rows(x, lo, rows);
-    forward_rows(x_rows, 0, L, ws, lo, false, nullptr, panels);  // the output head applies the last activation with the loss
+    forward_rows(middle_rows(x, lo, rows), 0, L, ws, lo, false, nullptr, panels);  // the output head applies the last activation with the loss
     RowMap<S> delta = slice(ws.deltas.back(), lo, rows);
     const S inv_count = S(1.0 / (static_cast<double>(batch_rows) * static_cast<double>(n_outputs())));
-    output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), lo, rows), x_rows, ws.row_loss.data() + lo,
-                   &delta, slice(ws.scratch, lo, rows), inv_count);
+    output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), lo, rows), middle_rows(target, lo, rows),
+                   ws.row_loss.data() + lo, &delta, slice(ws.scratch, lo, rows), inv_count);
     for (Index l = L - 1; l >= 1; --l) {  // no gradient with respect to the input
       const std::size_t below = static_cast<std::size_t>(l - 1);
       RowMap<S> dx = slice(ws.deltas[below], lo, rows);

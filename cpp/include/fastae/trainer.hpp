@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fastae/claim.hpp"
+#include "fastae/input_noise.hpp"
 #include "fastae/network.hpp"
 #include "fastae/optimizer.hpp"
 #include "fastae/parallel.hpp"
@@ -53,9 +54,12 @@ class Trainer {
   // With `check`, each batch's rows are checked as they are read (x need not be scanned first):
   // at the first batch with a value outside check's range, or NaN or infinity, the epoch stops
   // before that batch's update and throws BadRows; the caller restores what earlier batches changed.
+  // With active `noise`, the network learns to reconstruct each clean row from the row with the
+  // noise of (`epoch`, its index in x) added.
   double train_epoch(const ConstRowMap<S>& x, const std::int64_t* subset, Index n_subset, Index batch_size,
                      bool shuffle, std::uint64_t& rng_state, int n_threads, const BatchHook& hook = {},
-                     double hook_seconds = 0.1, const ValueRange* check = nullptr) {
+                     double hook_seconds = 0.1, const ValueRange* check = nullptr, const InputNoise& noise = {},
+                     std::uint64_t epoch = 0) {
     const Index n = subset ? n_subset : x.rows();
     if (n <= 0) throw std::invalid_argument("X: no rows");
     if (x.cols() != net_.n_inputs()) throw std::invalid_argument("X: wrong number of columns");
@@ -64,7 +68,7 @@ class Trainer {
       if (subset[i] < 0 || subset[i] >= x.rows()) throw std::invalid_argument("rows: index out of range");
     const Index batch_rows = std::min(batch_size, n);
     const int threads = static_cast<int>(std::min<Index>(std::max(n_threads, 1), batch_rows));
-    prepare(batch_rows, threads);
+    prepare(batch_rows, threads, noise.active());
     const bool use_order = shuffle || subset;  // otherwise batches are slices of x itself
     if (use_order) {
       order_.resize(static_cast<std::size_t>(n));
@@ -90,7 +94,8 @@ class Trainer {
         split_range(rows, t, count, lo, hi);
         const ConstRowMap<S> batch = use_order ? gather(x, start, lo, hi) : middle_rows(x, start, rows);
         if (check && !values_within(batch, lo, hi, *check)) bad_rows.store(true, std::memory_order_relaxed);
-        net_.backward_rows(batch, ws_, lo, hi, rows, packed_.view());
+        const ConstRowMap<S> input = noise.active() ? noisy_input(batch, start, lo, hi, use_order, noise, epoch) : batch;
+        net_.backward_rows(input, batch, ws_, lo, hi, rows, packed_.view());
         if (t == 0) opt_->begin_step();  // nobody reads the step count until after the barrier
         thread_barrier(count);           // every row's outputs, dL/dz and loss are ready
         if (bad_rows.load(std::memory_order_relaxed)) break;  // every thread sees it here, before any update
@@ -102,7 +107,7 @@ class Trainer {
         if (count > 1) claim_weights(mine);  // while the gradients are computed
         double sum_sq = 0.0;
         for (const ParamRange& r : mine) {
-          net_.layer_gradient(batch, ws_, r.layer, rows, r.in_lo, r.in_hi, r.out_lo, r.out_hi, r.b_lo, r.b_hi,
+          net_.layer_gradient(input, ws_, r.layer, rows, r.in_lo, r.in_hi, r.out_lo, r.out_hi, r.b_lo, r.b_hi,
                               grad_.data());
           for (const FlatRange& f : r.flat) sum_sq += opt_->clip_range(grad_.data(), f.lo, f.hi);
         }
@@ -191,8 +196,9 @@ class Trainer {
     return true;
   }
 
-  void prepare(Index batch_rows, int threads) {
+  void prepare(Index batch_rows, int threads, bool noisy) {
     ws_.reserve(net_.layers(), batch_rows);
+    if (noisy && ws_.input.rows() < batch_rows) ws_.input.resize(ws_.batch.rows(), ws_.batch.cols());
     grad_.resize(net_.n_params());
     sum_sq_.assign(static_cast<std::size_t>(threads), 0.0);
   }
@@ -222,6 +228,18 @@ class Trainer {
   ConstRowMap<S> gather(const ConstRowMap<S>& x, Index start, Index lo, Index hi) {
     for (Index r = lo; r < hi; ++r) ws_.batch.row(r) = x.row(order_[static_cast<std::size_t>(start + r)]);
     return rows_of<S>(static_cast<const S*>(ws_.batch.data()), 0, ws_.batch.rows(), x.cols());
+  }
+
+  // Rows [lo, hi) of the batch with their noise, in the same rows of the input buffer; returns a
+  // view of the whole input buffer. A row's noise is keyed by its index in x.
+  ConstRowMap<S> noisy_input(const ConstRowMap<S>& batch, Index start, Index lo, Index hi, bool use_order,
+                             const InputNoise& noise, std::uint64_t epoch) {
+    for (Index r = lo; r < hi; ++r) {
+      ws_.input.row(r) = batch.row(r);
+      const Index original = use_order ? order_[static_cast<std::size_t>(start + r)] : start + r;
+      add_noise<S>(noise, epoch, static_cast<std::uint64_t>(original), ws_.input.row(r).data(), batch.cols());
+    }
+    return rows_of<S>(static_cast<const S*>(ws_.input.data()), 0, ws_.input.rows(), batch.cols());
   }
 
   Network<S>& net_;
