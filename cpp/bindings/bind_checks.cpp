@@ -132,11 +132,13 @@ py::array counter_draws(std::uint64_t seed, std::uint64_t epoch, const std::vect
   py::array_t<double> values({n_rows, n_cols});
   auto b = bits.mutable_unchecked<2>();
   auto v = values.mutable_unchecked<2>();
+  std::vector<double> normals(static_cast<std::size_t>(n_cols));
   for (Index i = 0; i < n_rows; ++i) {
     const std::uint64_t key = counter_key(seed, epoch, rows[static_cast<std::size_t>(i)], stage);
+    counter_normals(key, 0, n_cols, normals.data());
     for (Index c = 0; c < n_cols; ++c) {
       b(i, c) = counter_bits(key, static_cast<std::uint64_t>(c));
-      v(i, c) = kind == "normal" ? bits_to_normal(b(i, c)) : bits_to_uniform(b(i, c));
+      v(i, c) = kind == "normal" ? normals[static_cast<std::size_t>(c)] : bits_to_uniform(b(i, c));
     }
   }
   if (kind == "bits") return std::move(bits);

@@ -292,17 +292,48 @@ def bits_to_uniform(bits: np.ndarray) -> np.ndarray:
     return (bits >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
+def bits_to_open_uniform(bits: np.ndarray) -> np.ndarray:
+    """Uniform float64 in (0, 1): (top 53 bits + 1/2) / 2^53."""
+    return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+
+
+# Acklam's inverse normal CDF (relative error < 1.2e-9): coefficients of the central region and the tails.
+NORMAL_TAIL = 0.02425
+_A = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02,
+      -3.066479806614716e+01, 2.506628277459239e+00)
+_B = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01,
+      -1.328068155288572e+01)
+_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00,
+      4.374664141464968e+00, 2.938163982698783e+00)
+_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00)
+
+
+def _horner(coefficients: Sequence[float], x: np.ndarray) -> np.ndarray:
+    """((c0 x + c1) x + ...) + c_last, each product and sum rounded on its own (as counter_normals.cpp)."""
+    out = coefficients[0] * x + coefficients[1]
+    for c in coefficients[2:]:
+        out = out * x + c
+    return out
+
+
+def _normal_tail(p: np.ndarray) -> np.ndarray:
+    """The lower tail: q = sqrt(-2 ln p) with the C library's log (as C++), then a rational function of q."""
+    q = np.sqrt(-2.0 * np.array([math.log(v) for v in p.ravel()], dtype=np.float64).reshape(p.shape))
+    return _horner(_C, q) / (_horner(_D, q) * q + 1.0)
+
+
 def bits_to_normal(bits: np.ndarray) -> np.ndarray:
-    """Box-Muller on the two 32-bit halves: sqrt(-2 ln u1) cos(2 pi u2), u1 in (0, 1], u2 in [0, 1).
-    log and cos come from the C library (math.log, math.cos), as in C++: NumPy's own loops may
-    round differently."""
-    u1 = ((bits >> np.uint64(32)) + np.uint64(1)).astype(np.float64) * 2.0**-32
-    u2 = (bits & np.uint64(0xFFFFFFFF)).astype(np.float64) * 2.0**-32
-    return np.sqrt(-2.0 * _libm_log(u1)) * _libm_cos(6.283185307179586 * u2)
+    """Standard normal values: the inverse normal CDF at open uniforms (counter_normals.cpp)."""
+    p = bits_to_open_uniform(bits)
+    q = p - 0.5
+    r = q * q
+    out = (_horner(_A, r) * q) / (_horner(_B, r) * r + 1.0)  # the central region
+    low, high = p < NORMAL_TAIL, p > 1.0 - NORMAL_TAIL
+    out[low] = _normal_tail(p[low])
+    out[high] = -_normal_tail(1.0 - p[high])
+    return out
 
 
-_libm_log = np.vectorize(math.log, otypes=[np.float64])
-_libm_cos = np.vectorize(math.cos, otypes=[np.float64])
 INPUT_STAGE = 0  # the counter RNG's stage number of the input noise
 
 

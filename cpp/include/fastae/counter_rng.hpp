@@ -3,13 +3,14 @@
 // the noise a row gets does not depend on the thread count, the batch split or the shuffle, and
 // the NumPy reference (reference.py: counter_bits) computes the same bits with vectorised uint64
 // maths. A row's key absorbs the four coordinates; its columns are then SplitMix64's stream from
-// that key: bits(c) = finalise(key + (c + 1) * gamma).
+// that key: bits(c) = finalise(key + (c + 1) * gamma). Uniforms take the top 53 bits; normals
+// invert the normal CDF at an open uniform.
 #pragma once
 
-#include <cmath>
 #include <cstdint>
 
 #include "fastae/shuffle.hpp"
+#include "fastae/types.hpp"
 
 namespace fastae {
 
@@ -28,12 +29,18 @@ inline std::uint64_t counter_bits(std::uint64_t key, std::uint64_t column) {
 // A uniform double in [0, 1) from the top 53 bits.
 inline double bits_to_uniform(std::uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
 
-// A standard normal value by Box-Muller from the two 32-bit halves: u1 in (0, 1], u2 in [0, 1);
-// z = sqrt(-2 ln u1) cos(2 pi u2) (|z| < 6.7).
-inline double bits_to_normal(std::uint64_t bits) {
-  const double u1 = static_cast<double>((bits >> 32) + 1) * 0x1.0p-32;
-  const double u2 = static_cast<double>(bits & 0xFFFFFFFFULL) * 0x1.0p-32;
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-}
+// A uniform double in (0, 1), never 0 or 1: (top 53 bits + 1/2) / 2^53.
+inline double bits_to_open_uniform(std::uint64_t bits) { return (static_cast<double>(bits >> 11) + 0.5) * 0x1.0p-53; }
+
+// Standard normal values by the inverse normal CDF of open uniforms (Acklam's rational
+// approximation, relative error < 1.2e-9): out[i] for columns first .. first + n - 1 of the row
+// with this key. counter_normals.cpp, compiled without fused multiply-adds, so that NumPy's
+// separately rounded products and sums (reference.py) give the same bits.
+void counter_normals(std::uint64_t key, std::uint64_t first, Index n, double* out);
+
+// row[c] += static_cast<S>(level * normal(c)) for the row with this key (the product rounded
+// before the sum, as in the reference).
+void add_gaussian(std::uint64_t key, double level, float* row, Index n);
+void add_gaussian(std::uint64_t key, double level, double* row, Index n);
 
 }  // namespace fastae

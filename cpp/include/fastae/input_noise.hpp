@@ -39,11 +39,7 @@ void add_noise(const InputNoise& noise, std::uint64_t epoch, std::uint64_t row_i
   const double level = noise.level;
   switch (noise.kind) {
     case Noise::Gaussian:
-      for (Index c = 0; c < n; ++c) {
-        // volatile: the product is rounded before the sum, never fused into one multiply-add, as in the reference
-        const volatile S e = static_cast<S>(level * bits_to_normal(counter_bits(key, static_cast<std::uint64_t>(c))));
-        row[c] += e;  // x + N(0, level^2)
-      }
+      add_gaussian(key, level, row, n);  // x + N(0, level^2)
       break;
     case Noise::Masking:
       for (Index c = 0; c < n; ++c)
