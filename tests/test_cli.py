@@ -145,3 +145,26 @@ def test_train_and_plot_on_the_full_fashion_mnist(tmp_path, capsys):
     code, out, _ = run(capsys, "plot", tmp_path / "m.fae", "--data", "fashion-mnist", "--out", tmp_path / "plots")
     assert code == 0 and sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
         "errors.png", "latent.png", "loss.png", "reconstructions.png"]
+
+
+def test_train_a_denoising_model(tmp_path, capsys):
+    out = tmp_path / "denoising.fae"
+    code, stdout, err = run(capsys, "train", "--data", "sample", "--epochs", "1", "--hidden", "--latent", "8",
+                            "--noise", "masking", "--noise-level", "0.3", "--quiet", "--out", out)
+    assert code == 0, err
+    model = load(out)
+    assert (model.noise, model.noise_level) == ("masking", 0.3)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--noise", "blur"], "invalid choice: 'blur'"),
+    (["--noise", "masking", "--noise-level", "1.5"], "noise_level: masking noise needs a probability in [0, 1)"),
+    (["--noise", "gaussian", "--noise-level", "x"], "invalid float value: 'x'"),
+])
+def test_bad_noise_arguments_are_one_line_and_exit_code_2(tmp_path, capsys, argv, words):
+    try:
+        code = main(["train", "--data", "sample", "--epochs", "1", "--quiet", "--out", str(tmp_path / "m.fae"), *argv])
+    except SystemExit as stop:
+        code = stop.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and words in err[0]

@@ -96,6 +96,8 @@ POOLS = {
     "early_stopping": [False, True, 1],
     "patience": [0, 1, 5, -1, 2**70],
     "min_delta": [0.0, 1e-3, -1.0, np.nan, 10**400],
+    "noise": ["none", "gaussian", "masking", "salt_pepper", "blur", None],
+    "noise_level": [0.0, 0.2, 0.99, 1.0, 5.0, -0.1, np.nan, 10**400],
     "lr_schedule": [None, "nope", lambda epoch, lr, history: lr / 2, lambda epoch, lr, history: 10**400,
                     lambda epoch, lr, history: float("nan")],
 }
@@ -318,6 +320,8 @@ ARGUMENTS = {
     "--threads": ["1", "2", "0", "257", str(2**40)],
     "--seed": ["0", "-1", str(2**70), "x"],
     "--split": ["train", "test", "all", "nope"],
+    "--noise": ["masking", "gaussian", "salt_pepper", "nope"],
+    "--noise-level": ["0.3", "1.5", "-1", "nan", "x"],
 }
 
 

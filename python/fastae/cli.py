@@ -87,6 +87,11 @@ def build_parser() -> Parser:
     train.add_argument("--loss", choices=["bce", "mse", "mae", "huber"], default="bce", help="default bce")
     train.add_argument("--activation", default="relu", help="hidden-layer activation (default relu)")
     train.add_argument("--output-activation", default="sigmoid", help="default sigmoid")
+    train.add_argument("--noise", choices=["none", "gaussian", "masking", "salt_pepper"], default="none",
+                       help="train a denoising autoencoder: noise added to each input row (default none)")
+    train.add_argument("--noise-level", type=float, default=0.1,
+                       help="the Gaussian noise's standard deviation, or the probability of masking / salt and pepper "
+                            "(default 0.1)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--threads", type=_thread_count, default=None, help="default: the cores other processes leave free, chosen each epoch")
     train.add_argument("--out", default="model.fae", help="where to save the model (default model.fae)")
@@ -147,6 +152,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     model = Autoencoder(latent_dim=args.latent, hidden=tuple(args.hidden), activation=args.activation,
                         output_activation=args.output_activation, loss=args.loss, learning_rate=args.lr,
                         batch_size=args.batch_size, epochs=args.epochs, random_state=args.seed,
+                        noise=args.noise, noise_level=args.noise_level,
                         n_threads=args.threads, verbose=0 if args.quiet else 1)
     if not args.quiet:
         print(f"data: {data.name}, {len(data.X_train):,} training and {len(data.X_test):,} test samples of "
