@@ -156,6 +156,15 @@ def test_train_a_denoising_model(tmp_path, capsys):
     assert (model.noise, model.noise_level) == ("masking", 0.3)
 
 
+def test_train_with_an_activity_penalty(tmp_path, capsys):
+    out = tmp_path / "sparse.fae"
+    code, _, err = run(capsys, "train", "--data", "sample", "--epochs", "1", "--hidden", "--latent", "8",
+                       "--activity-l1", "0.001", "--quiet", "--out", out)
+    assert code == 0, err
+    model = load(out)
+    assert model.activity_l1 == 0.001 and len(model.history_["penalty"]) == 1
+
+
 @pytest.mark.parametrize("argv, words", [
     (["--noise", "blur"], "invalid choice: 'blur'"),
     (["--noise", "masking", "--noise-level", "1.5"], "noise_level: masking noise needs a probability in [0, 1)"),

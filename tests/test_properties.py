@@ -98,6 +98,7 @@ POOLS = {
     "min_delta": [0.0, 1e-3, -1.0, np.nan, 10**400],
     "noise": ["none", "gaussian", "masking", "salt_pepper", "blur", None],
     "noise_level": [0.0, 0.2, 0.99, 1.0, 5.0, -0.1, np.nan, 10**400],
+    "activity_l1": [0.0, 0.01, 1e6, -1.0, np.nan, "0.1"],
     "lr_schedule": [None, "nope", lambda epoch, lr, history: lr / 2, lambda epoch, lr, history: 10**400,
                     lambda epoch, lr, history: float("nan")],
 }
@@ -322,6 +323,7 @@ ARGUMENTS = {
     "--split": ["train", "test", "all", "nope"],
     "--noise": ["masking", "gaussian", "salt_pepper", "nope"],
     "--noise-level": ["0.3", "1.5", "-1", "nan", "x"],
+    "--activity-l1": ["0.01", "-1", "inf", "x"],
 }
 
 

@@ -78,7 +78,11 @@ def train_both(X, epochs, make_torch_optimizer, clip_value=None, clip_norm=None,
         for start in range(0, len(data), model.batch_size):
             batch = data[start:start + model.batch_size]
             opt.zero_grad()
-            loss_fn(net(batch), batch).backward()
+            loss = loss_fn(net(batch), batch)
+            if model.activity_l1:  # Keras' activity_regularizer=l1: lambda * mean over rows of sum |code|
+                code = net[:2 * model.spec_.n_encoder](batch)
+                loss = loss + model.activity_l1 * code.abs().sum(dim=1).mean()
+            loss.backward()
             if clip_value:
                 torch.nn.utils.clip_grad_value_(net.parameters(), clip_value)
             if clip_norm:
@@ -148,3 +152,13 @@ def test_reduce_on_plateau_matches_torch(kwargs):
     theirs = lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(o, **{torch_names[k]: v for k, v in kwargs.items()})
     history = {"loss": metrics}
     np.testing.assert_allclose([ours(e, 1.0, history) for e in range(40)], _torch_rates(theirs, 40, metrics), rtol=1e-12)
+
+
+@pytest.mark.parametrize("latent_activation", ["linear", "relu", "sigmoid"])
+@pytest.mark.parametrize("loss", ["mse", "bce"])
+def test_activity_l1_matches_torch(latent_activation, loss):
+    X = make_data(41, 10, seed=12)
+    model, weights = train_both(X, 3, lambda p: torch.optim.Adam(p, lr=0.01), latent_dim=3, hidden=(6,),
+                                activation="tanh", latent_activation=latent_activation, loss=loss, batch_size=15,
+                                optimizer=Adam(lr=0.01), dtype="float64", activity_l1=0.05)
+    assert relative_error(model.get_weights(), weights) < TORCH_TOL["float64"]

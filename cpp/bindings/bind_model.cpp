@@ -74,6 +74,18 @@ void bind_model_for(py::module_& m, const char* name) {
       .def_property_readonly("loss", [](const M& self) { return std::string(loss_name(self.network.loss())); })
       .def_property_readonly("optimizer", [](const M& self) { return self.optimizer->config(); })
       .def("set_optimizer", &M::set_optimizer, py::arg("config"), "Replace the optimizer; its state starts at zero")
+      .def(
+          "set_penalties",
+          [](M& self, Index code_layer, double activity_l1) {
+            Penalties p;
+            p.code_layer = code_layer;
+            p.activity_l1 = activity_l1;
+            self.network.set_penalties(p);
+          },
+          py::arg("code_layer"), py::arg("activity_l1") = 0.0,
+          "The penalties training adds to the loss: activity_l1 * mean over rows of sum |code|")
+      .def_property_readonly("last_penalty", [](const M& self) { return self.trainer->last_penalty(); },
+                             "The penalties' part of the last epoch's objective")
       .def("set_learning_rate", [](M& self, double lr) { self.optimizer->set_learning_rate(lr); }, py::arg("lr"))
       .def_property(
           "optimizer_steps", [](const M& self) { return self.optimizer->steps(); },

@@ -2,7 +2,8 @@
 schedule, the default thread team, progress, callbacks and early stopping, and a rollback to the
 last good epoch when anything fails (divergence, Ctrl-C, a callback's error). A model class
 subclasses EpochDriver and provides ``_model`` (the C++ model), ``history_``, ``_rng_state``,
-``_noise_seed``, ``layer_sizes_``, ``n_threads``, ``shuffle`` and ``_mean_loss``; the epoch number
+``_noise_seed``, ``layer_sizes_``, ``n_threads``, ``shuffle``, ``_mean_loss`` and ``_set_objective``
+(which gives C++ the penalties and says whether there are any); the epoch number
 (its index in history_) keys the input noise, so a resumed fit draws what an unbroken one would.
 """
 
@@ -31,6 +32,8 @@ class EpochDriver:
         C++ checks the rows as it trains (for an X not scanned before)."""
         history = self.history_
         first = len(history["loss"])
+        if self._set_objective(cfg) and "penalty" not in history:
+            history["penalty"] = [math.nan] * first  # earlier epochs trained without penalties
         progress = (ProgressLine(cfg["verbose"], first, first + n_epochs, X.shape[0] if rows is None else len(rows),
                                  X.shape[1]) if cfg["verbose"] else None)
         self.stop_training = False
@@ -88,6 +91,8 @@ class EpochDriver:
                 logs["val_loss"] = self._mean_loss(X_val, cfg["n_threads"])
             elif "val_loss" in history:
                 logs["val_loss"] = math.nan  # partial_fit after a validated fit keeps the columns aligned
+            if "penalty" in history:
+                logs["penalty"] = model.last_penalty  # the penalties' part of loss
             logs["lr"] = lr
             logs["seconds"] = time.perf_counter() - started
         except BaseException:

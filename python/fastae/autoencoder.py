@@ -44,7 +44,7 @@ class Autoencoder(Estimator, EpochDriver):
                  random_state: Optional[int] = None, n_threads: Optional[int] = None, verbose: int = 0,
                  validation_fraction: Optional[float] = None, early_stopping: bool = False, patience: int = 5,
                  min_delta: float = 0.0, restore_best_weights: bool = True, lr_schedule: Any = None,
-                 noise: str = "none", noise_level: float = 0.1):
+                 noise: str = "none", noise_level: float = 0.1, activity_l1: float = 0.0):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.activation = activation
@@ -71,6 +71,7 @@ class Autoencoder(Estimator, EpochDriver):
         self.lr_schedule = lr_schedule
         self.noise = noise
         self.noise_level = noise_level
+        self.activity_l1 = activity_l1
 
     def _checked(self) -> Dict[str, Any]:
         """The hyperparameters, validated and normalised."""
@@ -110,7 +111,13 @@ class Autoencoder(Estimator, EpochDriver):
             "min_delta": check_non_negative_float("min_delta", self.min_delta),
             "lr_schedule": check_schedule(self.lr_schedule),
             "noise": check_noise(self.noise, self.noise_level),
+            "activity_l1": check_non_negative_float("activity_l1", self.activity_l1),
         }
+
+    def _set_objective(self, cfg: Dict[str, Any]) -> bool:
+        """Give C++ the penalties training adds to the loss; whether there are any."""
+        self._model.set_penalties(self.spec_.n_encoder - 1, cfg["activity_l1"])
+        return cfg["activity_l1"] > 0
 
     def _core_optimizer(self, cfg: Dict[str, Any]) -> Any:
         config = _core.OptimizerConfig()

@@ -92,6 +92,8 @@ def build_parser() -> Parser:
     train.add_argument("--noise-level", type=float, default=0.1,
                        help="the Gaussian noise's standard deviation, or the probability of masking / salt and pepper "
                             "(default 0.1)")
+    train.add_argument("--activity-l1", type=float, default=0.0,
+                       help="L1 penalty on the code: adds L * mean over rows of sum |code| (default 0)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--threads", type=_thread_count, default=None, help="default: the cores other processes leave free, chosen each epoch")
     train.add_argument("--out", default="model.fae", help="where to save the model (default model.fae)")
@@ -152,7 +154,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     model = Autoencoder(latent_dim=args.latent, hidden=tuple(args.hidden), activation=args.activation,
                         output_activation=args.output_activation, loss=args.loss, learning_rate=args.lr,
                         batch_size=args.batch_size, epochs=args.epochs, random_state=args.seed,
-                        noise=args.noise, noise_level=args.noise_level,
+                        noise=args.noise, noise_level=args.noise_level, activity_l1=args.activity_l1,
                         n_threads=args.threads, verbose=0 if args.quiet else 1)
     if not args.quiet:
         print(f"data: {data.name}, {len(data.X_train):,} training and {len(data.X_test):,} test samples of "

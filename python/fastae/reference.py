@@ -101,12 +101,17 @@ def loss_gradient(name: str, out: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- network
 class Network:
-    """A stack of dense layers a_l = f_l(a_{l-1} W_l + b_l) and a loss."""
+    """A stack of dense layers a_l = f_l(a_{l-1} W_l + b_l), a loss, and the penalties training
+    adds to it: activity_l1 * (mean over rows of sum |a_code|), a_code the output of code_layer."""
 
-    def __init__(self, weights: Sequence[np.ndarray], activations: Sequence[str], loss: str):
+    def __init__(self, weights: Sequence[np.ndarray], activations: Sequence[str], loss: str,
+                 code_layer: Optional[int] = None, activity_l1: float = 0.0):
         self.weights = [np.array(w) for w in weights]  # [W1, b1, W2, b2, ...]
         self.activations = list(activations)
         self.loss = loss
+        self.code_layer, self.activity_l1 = code_layer, activity_l1
+        self.last_reconstruction = 0.0  # the last batch's mean reconstruction loss
+        self.last_penalty_sum = 0.0     # and its penalties' sum over rows
         if loss == "bce" and self.activations[-1] != "sigmoid":
             raise ValueError("loss: 'bce' needs a sigmoid output activation")
 
@@ -142,8 +147,8 @@ class Network:
         return loss_elements(self.loss, out, x).astype(np.float64).sum(axis=1)
 
     def loss_and_gradients(self, x: np.ndarray, target: Optional[np.ndarray] = None) -> Tuple[float, List[np.ndarray]]:
-        """Mean loss over all elements of reconstructing `target` (default: x itself) from the batch
-        x, and its gradients [dW1, db1, ...]."""
+        """The objective of the batch x: the mean loss over all elements of reconstructing `target`
+        (default: x itself), plus the penalties' mean over rows; and its gradients [dW1, db1, ...]."""
         y = x if target is None else target
         hidden, z = self.output_logits(x)
         count = y.size
@@ -161,8 +166,14 @@ class Network:
             grads[2 * l] = inputs[l].T @ dz       # dL/dW = x^T dL/dz
             grads[2 * l + 1] = dz.sum(axis=0)     # dL/db = sum over rows of dL/dz
             if l > 0:
-                dz = (dz @ W.T) * activation_derivative(self.activations[l - 1], inputs[l])  # dL/dz below
-        return float(loss), grads
+                da = dz @ W.T  # dL/da of the layer below
+                if l - 1 == self.code_layer and self.activity_l1:
+                    da = da + x.dtype.type(self.activity_l1 / len(x)) * np.sign(inputs[l])  # + lambda/n sign(a)
+                dz = da * activation_derivative(self.activations[l - 1], inputs[l])  # dL/dz below
+        self.last_reconstruction, self.last_penalty_sum = float(loss), 0.0
+        if self.activity_l1:
+            self.last_penalty_sum = self.activity_l1 * float(np.abs(inputs[self.code_layer + 1].astype(np.float64)).sum())
+        return float(loss) + self.last_penalty_sum / len(x), grads
 
 
 # ----------------------------------------------------------------------------- optimizers
@@ -372,14 +383,15 @@ def train_epoch(net: Network, opt: ReferenceOptimizer, X: np.ndarray, batch_size
     if shuffle:
         permutation, rng_state = shuffled_order(len(order), rng_state)
         order = order[permutation]
-    loss_sum = 0.0
+    loss_sum = penalty_sum = 0.0
     for start in range(0, len(order), batch_size):
         originals = order[start:start + batch_size]
         batch = X[originals]
         loss, grads = net.loss_and_gradients(add_noise(*noise, noise_seed, epoch, originals, batch), batch)
-        loss_sum += loss * batch.size
+        loss_sum += net.last_reconstruction * batch.size
+        penalty_sum += net.last_penalty_sum
         opt.step(net.weights, clip_gradients(grads, clip_value, clip_norm))
-    return loss_sum / (len(order) * X.shape[1]), rng_state
+    return loss_sum / (len(order) * X.shape[1]) + penalty_sum / len(order), rng_state  # the objective
 
 
 class ReferenceAutoencoder:
@@ -389,8 +401,8 @@ class ReferenceAutoencoder:
         model._require_built("ReferenceAutoencoder")
         cfg = model._checked()
         self.dtype = model._dtype()
-        self.net = Network([w.astype(self.dtype) for w in model.get_weights()],
-                           model.spec_.activations, model.spec_.loss)
+        self.net = Network([w.astype(self.dtype) for w in model.get_weights()], model.spec_.activations,
+                           model.spec_.loss, model.spec_.n_encoder - 1, cfg["activity_l1"])
         self.optimizer = ReferenceOptimizer(copy.deepcopy(cfg["optimizer"]))
         self.batch_size, self.shuffle = cfg["batch_size"], bool(model.shuffle)
         self.clip_value, self.clip_norm = cfg["clip_value"], cfg["clip_norm"]

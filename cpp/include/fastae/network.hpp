@@ -12,6 +12,7 @@
 #include "fastae/dense.hpp"
 #include "fastae/loss.hpp"
 #include "fastae/packed_weights.hpp"
+#include "fastae/penalty.hpp"
 #include "fastae/parallel.hpp"
 #include "fastae/types.hpp"
 
@@ -27,6 +28,7 @@ struct Workspace {
   RowMatrix<S> batch;                 // the gathered rows (the target) when shuffling or adding noise
   RowMatrix<S> input;                 // the rows with noise added (the input), when there is noise
   std::vector<double> row_loss;
+  std::vector<double> row_penalty;  // the penalties' part of each row's objective (penalty.hpp)
 
   void reserve(const std::vector<LayerShape>& layers, Index rows) {
     if (rows <= capacity) return;
@@ -39,6 +41,7 @@ struct Workspace {
     scratch.resize(rows, layers.back().out);
     batch.resize(rows, layers.front().in);
     row_loss.assign(static_cast<std::size_t>(rows), 0.0);
+    row_penalty.assign(static_cast<std::size_t>(rows), 0.0);
     capacity = rows;
   }
 };
@@ -74,6 +77,12 @@ class Network {
   Index n_outputs() const { return layers_.back().out; }
   Index n_params() const { return params_.size(); }
   Loss loss() const { return loss_; }
+  const Penalties& penalties() const { return penalties_; }
+  void set_penalties(const Penalties& p) {
+    if (p.any() && (p.code_layer < 0 || p.code_layer >= n_layers() - 1))
+      throw std::invalid_argument("penalties: the code layer must be a hidden layer");
+    penalties_ = p;
+  }
   Vector<S>& params() { return params_; }
   const Vector<S>& params() const { return params_; }
 
@@ -99,7 +108,7 @@ class Network {
   // Training, first half: forward and backward over rows [lo, hi) of a batch of `batch_rows` rows
   // whose input is x and whose target is `target` (all batch rows; the same rows for a plain
   // autoencoder). Leaves each layer's output and dL/dz for these rows in the workspace, and their
-  // per-row loss sums in ws.row_loss[lo..hi). Threads run it on their own rows.
+  // per-row loss sums in ws.row_loss[lo..hi) and penalty sums in ws.row_penalty[lo..hi). Threads run it on their own rows.
   // `panels`: the weights packed ahead, or null.
   void backward_rows(const ConstRowMap<S>& x, const ConstRowMap<S>& target, Workspace<S>& ws, Index lo, Index hi,
                      Index batch_rows, const WeightPanels* panels = nullptr) const {
@@ -117,6 +126,9 @@ class Network {
       const float* wt_panels = panels ? panels->wt[static_cast<std::size_t>(l)] : nullptr;
       product<S>(slice(ws.deltas[static_cast<std::size_t>(l)], lo, rows), false, weight(l), true, dx, Kernel::Auto,
                  wt_panels);  // dL/da = dL/dz W^T
+      if (l - 1 == penalties_.code_layer && penalties_.activity_l1 > 0.0)
+        add_activity_l1<S>(slice(ws.outputs[below], lo, rows), dx, penalties_.activity_l1, batch_rows,
+                           ws.row_penalty.data() + lo);  // dL/da += lambda/n sign(a)
       multiply_by_derivative(dx, slice(ws.outputs[below], lo, rows), layers_[below].activation);  // dL/dz = dL/da f'(z)
     }
   }
@@ -240,6 +252,7 @@ class Network {
 
   std::vector<LayerShape> layers_;
   Loss loss_;
+  Penalties penalties_;  // training only
   Vector<S> params_;
 };
 

@@ -50,7 +50,8 @@ class Trainer {
 
   // One pass over the training rows of x in batches of batch_size (the last, partial batch
   // included). The training rows are subset[0..n_subset) when subset is given, else every row
-  // of x. Returns the mean loss over every element of the epoch; advances rng_state when shuffling.
+  // of x. Returns the objective: the mean loss over every element of the epoch, plus the mean over
+  // rows of the penalties (penalty.hpp) if any; advances rng_state when shuffling.
   // With `check`, each batch's rows are checked as they are read (x need not be scanned first):
   // at the first batch with a value outside check's range, or NaN or infinity, the epoch stops
   // before that batch's update and throws BadRows; the caller restores what earlier batches changed.
@@ -82,7 +83,8 @@ class Trainer {
     auto next_hook = Clock::now() + hook_every;
     std::atomic<bool> stop{false}, bad_rows{false};
     std::exception_ptr hook_error;
-    double loss_sum = 0.0;
+    double loss_sum = 0.0, penalty_sum = 0.0;
+    const bool penalised = net_.penalties().any();
     Index rows_done = 0;
     run_threads(threads, [&](int t, int count) {
       const std::vector<ParamRange> mine = param_ranges(t, count, batch_rows);
@@ -102,6 +104,7 @@ class Trainer {
 
         if (t == 0) {
           for (Index r = 0; r < rows; ++r) loss_sum += ws_.row_loss[static_cast<std::size_t>(r)];
+          for (Index r = 0; penalised && r < rows; ++r) penalty_sum += ws_.row_penalty[static_cast<std::size_t>(r)];
           rows_done = start + rows;
         }
         if (count > 1) claim_weights(mine);  // while the gradients are computed
@@ -136,8 +139,12 @@ class Trainer {
     });
     if (hook_error) std::rethrow_exception(hook_error);
     if (bad_rows) throw BadRows();
-    return loss_sum / (static_cast<double>(n) * static_cast<double>(net_.n_outputs()));
+    last_penalty_ = penalty_sum / static_cast<double>(n);  // the penalties' mean over rows
+    return loss_sum / (static_cast<double>(n) * static_cast<double>(net_.n_outputs())) + last_penalty_;
   }
+
+  // The penalties' part of the objective the last epoch returned (0 without penalties).
+  double last_penalty() const { return last_penalty_; }
 
  private:
   // [lo, hi) of the flat parameter vector.
@@ -248,6 +255,7 @@ class Trainer {
   Vector<S> grad_;
   std::vector<double> sum_sq_;
   std::vector<std::int64_t> order_;
+  double last_penalty_ = 0.0;
   PackedWeights<S> packed_;  // W and W^T packed for the next step's products, where sgemm would pack them
 };
 
