@@ -9,7 +9,7 @@ import fastae
 from fastae import SGD, Adam, Autoencoder, _core
 from fastae.reference import add_noise
 
-from conftest import ACTIVATIONS, DTYPES, LOSSES, PARITY_TOL, THREADS, make_data, relative_error, trained_pair
+from conftest import DTYPES, PARITY_TOL, THREADS, make_data, relative_error, trained_pair
 
 KINDS = {"gaussian": 0.2, "masking": 0.3, "salt_pepper": 0.25}
 
