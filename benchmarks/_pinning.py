@@ -18,7 +18,7 @@ def pin_to_cores(threads: int, cores: Optional[Sequence[int]] = None) -> None:
         os.sched_setaffinity(0, set(chosen))
 
 
-def pin_if_child(threads_position: int) -> None:
-    """In a `--child ...` subprocess, pin to the thread count at that position after --child."""
-    if "--child" in sys.argv:
-        pin_to_cores(int(sys.argv[sys.argv.index("--child") + threads_position]))
+def pin_if_child(threads_position: int, flag: str = "--child") -> None:
+    """In a `<flag> ...` subprocess, pin to the thread count at that position after the flag."""
+    if flag in sys.argv:
+        pin_to_cores(int(sys.argv[sys.argv.index(flag) + threads_position]))

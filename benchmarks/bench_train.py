@@ -5,6 +5,7 @@ machine's GEMM limit, all measured in one run.
     python benchmarks/bench_train.py --quick         # 10,000 rows, fewer repeats
     python benchmarks/bench_train.py --workloads wide --peers pytorch jax --threads 2
     python benchmarks/bench_train.py --rounds 3      # runners take turns three times: steadier ratios
+    python benchmarks/bench_train.py --variants      # the model variants against the plain model, on mnist-deep
 
 Every (runner, workload, threads) is measured in a fresh subprocess pinned to that many cores,
 so that thread settings cannot leak between frameworks. A runner trains one warm-up epoch, then
@@ -38,12 +39,14 @@ from _pinning import pin_if_child  # noqa: E402
 
 if __name__ == "__main__":
     pin_if_child(3)  # before NumPy starts its BLAS threads
+    pin_if_child(1, "--variants-child")
 
 import numpy as np  # noqa: E402
 
 from _peers import EXTRA_PEERS, PEERS, ROW_CAP, RUNNERS, WORKLOADS  # noqa: E402
 from _report import fmt, write_report  # noqa: E402
 from _rounds import take_turns  # noqa: E402
+from _variants import measure_variants, variants_table  # noqa: E402
 
 from fastae.bench import timed  # noqa: E402
 
@@ -156,9 +159,26 @@ def main() -> None:
     parser.add_argument("--no-reference", action="store_true", help="skip the NumPy reference")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per measurement")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--variants", action="store_true",
+                        help="only fastae's variants (noise, penalties) against the plain model on mnist-deep")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--variants-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.variants_child:
+        threads, rows, rounds = (int(v) for v in args.variants_child)
+        print(json.dumps(measure_variants(WORKLOADS["mnist-deep"], threads, rows, rounds)))
+        return
+    if args.variants:
+        rows = 10000 if args.quick else 20000
+        rounds = max(args.rounds, 5)
+        done = subprocess.run([sys.executable, __file__, "--variants-child", str(args.threads), str(rows), str(rounds)],
+                              capture_output=True, text=True, check=True)
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        write_report(args.out, "variants", figures, variants_table(figures),
+                     f"mnist-deep (784-128-64-128-784, batch 256), {rows:,} rows, {args.threads} threads, the variants "
+                     f"taking turns; median of {rounds} epochs each")
+        return
     if args.child:
         runner, workload, threads, rows, repeats = args.child
         print(json.dumps(child(runner, workload, int(threads), int(rows), int(repeats))))

@@ -1,0 +1,48 @@
+"""bench_train.py --variants: samples/s of each model variant against the plain model on
+mnist-deep, all in one pinned process, the variants taking turns epoch by epoch so that a slow
+spell of the shared machine falls on all of them alike. Each variant's target is the share of
+the plain model's samples/s that issue 15 asks for."""
+
+import statistics
+import time
+from typing import Any, Dict
+
+import numpy as np
+
+# name: (Autoencoder arguments beyond the workload's, target share of the plain model's samples/s)
+VARIANTS = {
+    "plain": ({}, None),
+    "gaussian noise 0.2": ({"noise": "gaussian", "noise_level": 0.2}, 0.85),
+    "masking noise 0.3": ({"noise": "masking", "noise_level": 0.3}, 0.85),
+    "salt-and-pepper noise 0.2": ({"noise": "salt_pepper", "noise_level": 0.2}, 0.85),
+    "L1 activity 1e-3": ({"activity_l1": 1e-3}, 0.85),
+}
+
+
+def measure_variants(workload: Any, threads: int, rows: int, rounds: int) -> Dict[str, float]:
+    """Median samples/s of one epoch of each variant over `rounds` rounds (after a warm-up epoch)."""
+    from fastae import Adam, Autoencoder
+
+    X = np.random.default_rng(0).random((rows, workload.n_features), dtype=np.float32)
+    models = {name: Autoencoder(latent_dim=workload.latent, hidden=workload.hidden, loss=workload.loss,
+                                optimizer=Adam(lr=1e-3), batch_size=workload.batch, n_threads=threads, random_state=0,
+                                **extra) for name, (extra, _) in VARIANTS.items()}
+    for model in models.values():
+        model.partial_fit(X)
+    seconds: Dict[str, list] = {name: [] for name in models}
+    for _ in range(rounds):
+        for name, model in models.items():
+            started = time.perf_counter()
+            model.partial_fit(X)
+            seconds[name].append(time.perf_counter() - started)
+    return {name: rows / statistics.median(s) for name, s in seconds.items()}
+
+
+def variants_table(figures: Dict[str, float]) -> str:
+    plain = figures["plain"]
+    lines = ["| variant | samples/s | of plain | target |", "|---|---|---|---|"]
+    for name, (_, target) in VARIANTS.items():
+        share = figures[name] / plain
+        verdict = "" if target is None else f"≥ {target:.2f} {'met' if share >= target else 'MISSED'}"
+        lines.append(f"| {name} | {figures[name]:,.0f} | {share:.2f} | {verdict} |")
+    return "\n".join(lines)
