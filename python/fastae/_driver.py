@@ -25,6 +25,8 @@ __all__ = ["EpochDriver"]
 
 
 class EpochDriver:
+    """The epochs of fit and partial_fit, for a model class to subclass."""
+
     def _train(self, X: np.ndarray, rows: Optional[np.ndarray], X_val: Optional[np.ndarray], n_epochs: int,
                cfg: Dict[str, Any], callbacks: Sequence[Any], value_range: Optional[Tuple[float, float]] = None) -> None:
         """n_epochs epochs on X's rows `rows` (default: all), appending to history_. Ctrl-C or an

@@ -1,0 +1,87 @@
+"""Plain training speed of this checkout's fastae against another build of fastae (an earlier
+commit, say), interleaved: each round runs one child process per build per workload, so that a
+slow spell of the shared machine falls on both alike. Build the baseline the same way as this
+one (both with pip, or both with CMake and the modules copied into python/fastae), or the
+comparison measures the build instead of the code.
+
+    git worktree add /tmp/base <commit> && (cd /tmp/base && pip install --target /tmp/base-pkg .)
+    python benchmarks/bench_builds.py --baseline /tmp/base-pkg [--rounds 10] [--threads 1 2]
+
+--baseline is a folder that holds a fastae package (it goes first on the child's PYTHONPATH);
+this checkout's fastae is whichever `import fastae` finds without it. Prints the median
+samples/s of each build per workload and thread count, and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _pinning import pin_if_child  # noqa: E402
+
+if __name__ == "__main__":
+    pin_if_child(2)
+
+ROWS = {"tabular": 20_000, "mnist-shallow": 10_000, "mnist-deep": 10_000, "wide": 2_048}
+
+
+def child(workload: str, threads: int, epochs: int) -> float:
+    """Median samples/s of `epochs` epochs after a warm-up one."""
+    import numpy as np
+
+    from fastae.bench import WORKLOADS, fastae_runner, timed
+
+    w = WORKLOADS[workload]
+    X = np.random.default_rng(0).random((ROWS[workload], w.n_features), dtype=np.float32)
+    return len(X) / statistics.median(timed(fastae_runner(w, threads, X), epochs))
+
+
+def run_child(baseline: Optional[str], workload: str, threads: int, epochs: int) -> float:
+    env = dict(os.environ)
+    if baseline:
+        env["PYTHONPATH"] = os.pathsep.join([baseline, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    done = subprocess.run([sys.executable, __file__, "--child", workload, str(threads), str(epochs)], env=env,
+                          cwd=str(Path(__file__).resolve().parent), capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--baseline", required=False, help="a folder holding the other build's fastae package")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per child")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--workloads", nargs="+", default=list(ROWS), choices=list(ROWS))
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child[0], int(args.child[1]), int(args.child[2]))))
+        return
+    if not args.baseline:
+        parser.error("--baseline is required")
+    builds = {"baseline": args.baseline, "this": None}
+    figures: Dict[Tuple[str, str, int], List[float]] = {}
+    for _ in range(args.rounds):
+        for workload in args.workloads:
+            for threads in args.threads:
+                for build, path in builds.items():
+                    figures.setdefault((build, workload, threads), []).append(run_child(path, workload, threads,
+                                                                                          args.epochs))
+    print(f"samples/s, median of {args.rounds} rounds of {args.epochs} epochs; baseline: {args.baseline}")
+    print("| workload | threads | baseline | this | this / baseline |\n|---|---|---|---|---|")
+    for workload in args.workloads:
+        for threads in args.threads:
+            base = statistics.median(figures[("baseline", workload, threads)])
+            this = statistics.median(figures[("this", workload, threads)])
+            print(f"| {workload} | {threads} | {base:,.0f} | {this:,.0f} | {this / base:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
