@@ -177,3 +177,16 @@ def test_bad_noise_arguments_are_one_line_and_exit_code_2(tmp_path, capsys, argv
         code = stop.code
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and words in err[0]
+
+
+def test_plot_of_a_denoising_model_adds_the_noisy_rows(tmp_path):
+    from fastae import Autoencoder
+    from fastae.plotting import plot_all
+
+    X = load_sample().X_test[:200]
+    heights = {}
+    for noise in ("none", "masking"):
+        model = Autoencoder(latent_dim=8, epochs=1, random_state=0, noise=noise, noise_level=0.3).fit(X)
+        paths = plot_all(model, X, tmp_path / noise, image_shape=(28, 28))
+        heights[noise] = png_size(paths[0])[1]
+    assert heights["masking"] > 2 * heights["none"]  # five rows of images instead of two

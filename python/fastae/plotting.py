@@ -28,14 +28,19 @@ def _save(fig: Any, path: Any) -> str:
 
 
 def reconstruction_grid(originals: np.ndarray, reconstructions: np.ndarray, path: Any,
-                        image_shape: Optional[Tuple[int, int]] = None, n: int = 10) -> str:
-    """Originals (top row) above their reconstructions (bottom row): the first n samples.
-    Without an image shape each sample is drawn as a one-row strip of its features."""
+                        image_shape: Optional[Tuple[int, int]] = None, n: int = 10,
+                        noisy: Optional[np.ndarray] = None, denoised: Optional[np.ndarray] = None) -> str:
+    """Originals (top row) above their reconstructions: the first n samples; with `noisy` (for a
+    denoising model), three more rows: the noisy inputs, their reconstructions (`denoised`) and
+    the clean samples. Without an image shape each sample is drawn as a one-row strip of its features."""
     n = min(n, len(originals))
     shape = image_shape or (1, originals.shape[1])
-    fig = _figure(1.2 * n, 2.8 if image_shape else 1.6)
-    axes = fig.subplots(2, n, squeeze=False)
-    for row, (images, title) in enumerate(((originals, "original"), (reconstructions, "reconstruction"))):
+    rows = [(originals, "original"), (reconstructions, "reconstruction")]
+    if noisy is not None:
+        rows += [(noisy, "noisy input"), (denoised, "its reconstruction"), (originals, "clean")]
+    fig = _figure(1.2 * n, (1.4 if image_shape else 0.8) * len(rows))
+    axes = fig.subplots(len(rows), n, squeeze=False)
+    for row, (images, title) in enumerate(rows):
         for i in range(n):
             ax = axes[row][i]
             ax.imshow(np.asarray(images[i]).reshape(shape), cmap="gray", vmin=0.0, vmax=1.0, aspect="auto" if not image_shape else None)
@@ -114,14 +119,21 @@ def error_histogram(errors: np.ndarray, path: Any) -> str:
 
 def plot_all(model: Any, X: np.ndarray, out_dir: Any, labels: Optional[np.ndarray] = None,
              image_shape: Optional[Tuple[int, int]] = None, class_names: Optional[Sequence[str]] = None) -> List[str]:
-    """The four pictures of a fitted model on X, in out_dir: reconstructions.png, loss.png,
+    """The four pictures of a fitted model on X, in out_dir: reconstructions.png (with noisy rows
+    for a model trained with noise: the noise it was trained with, of epoch 0), loss.png,
     latent.png, errors.png. Returns their paths."""
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     _figure(1, 1)  # fail early, before any work, when matplotlib is missing
     join = lambda name: os.path.join(out_dir, name)
+    noisy = None
+    if getattr(model, "noise", "none") != "none" and model.noise_level > 0:
+        from .reference import add_noise
+        noisy = add_noise(model.noise, model.noise_level, model._noise_seed, 0, np.arange(min(10, len(X))),
+                          np.asarray(X[:10], dtype=np.float64))
     return [
-        reconstruction_grid(X[:10], model.reconstruct(X[:10]), join("reconstructions.png"), image_shape),
+        reconstruction_grid(X[:10], model.reconstruct(X[:10]), join("reconstructions.png"), image_shape,
+                            noisy=noisy, denoised=None if noisy is None else model.reconstruct(noisy)),
         loss_curves(model.history_, join("loss.png")),
         latent_scatter(model.encode(X), join("latent.png"), labels, class_names),
         error_histogram(model.reconstruction_error(X), join("errors.png")),
