@@ -1,4 +1,4 @@
-"""The counter-based RNG (cpp/include/fastae/counter_rng.hpp and its twin in reference.py): C++
+"""The counter-based RNG (cpp/include/fastae/counter_rng.hpp and its twin in reference/rng.py): C++
 and NumPy give the same bits; a value depends on (seed, epoch, original row, stage, column)
 alone; uniforms and normals have the right distribution."""
 

@@ -56,7 +56,7 @@ def test_output_activation_gradients(output_activation, loss):
 
 def test_finite_difference_check_detects_a_wrong_gradient():
     """The check above can fail: a network whose relu derivative is wrong is caught."""
-    import fastae.reference as ref
+    import fastae.reference.network as ref  # where the network looks the derivative up
 
     net = random_network("relu", "sigmoid", "mse")
     X = make_data(6, 5, seed=1)

@@ -1,6 +1,6 @@
 // Normal values from the counter RNG (counter_rng.hpp). This file is compiled with
 // -ffp-contract=off (CMakeLists.txt): every product and sum is rounded on its own, in the order
-// written, which is what NumPy does in reference.py, so both give the same bits. The central
+// written, which is what NumPy does in reference/rng.py, so both give the same bits. The central
 // region (95% of values) is a rational function that vectorises; the tails need a log.
 #include <cmath>
 

@@ -1,7 +1,7 @@
 // Counter-based random values for everything stochastic in training (noise, dropout, the VAE's
 // sampling): a value is a function of (seed, epoch, original row index, stage, column) alone, so
 // the noise a row gets does not depend on the thread count, the batch split or the shuffle, and
-// the NumPy reference (reference.py: counter_bits) computes the same bits with vectorised uint64
+// the NumPy reference (reference/rng.py: counter_bits) computes the same bits with vectorised uint64
 // maths. A row's key absorbs the four coordinates; its columns are then SplitMix64's stream from
 // that key: bits(c) = finalise(key + (c + 1) * gamma). Uniforms take the top 53 bits; normals
 // invert the normal CDF at an open uniform.
@@ -35,7 +35,7 @@ inline double bits_to_open_uniform(std::uint64_t bits) { return (static_cast<dou
 // Standard normal values by the inverse normal CDF of open uniforms (Acklam's rational
 // approximation, relative error < 1.2e-9): out[i] for columns first .. first + n - 1 of the row
 // with this key. counter_normals.cpp, compiled without fused multiply-adds, so that NumPy's
-// separately rounded products and sums (reference.py) give the same bits.
+// separately rounded products and sums (reference/rng.py) give the same bits.
 void counter_normals(std::uint64_t key, std::uint64_t first, Index n, double* out);
 
 // row[c] += static_cast<S>(level * normal(c)) for the row with this key (the product rounded

@@ -1,0 +1,83 @@
+"""The epoch loop and the NumPy twin of a built Autoencoder (trainer.hpp)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, List, Optional, Tuple
+
+import numpy as np
+
+from .input_noise import add_noise
+from .network import Network
+from .optimizers import ReferenceOptimizer, clip_gradients
+from .rng import shuffled_order
+
+
+def train_epoch(net: Network, opt: ReferenceOptimizer, X: np.ndarray, batch_size: int, shuffle: bool, rng_state: int,
+                clip_value: Optional[float] = None, clip_norm: Optional[float] = None,
+                rows: Optional[np.ndarray] = None, noise: Tuple[str, float] = ("none", 0.0), noise_seed: int = 0,
+                epoch: int = 0) -> Tuple[float, int]:
+    """One epoch in batches (the last partial batch included) over X's rows `rows` (default: all);
+    returns (mean loss, new rng state). With noise (kind, level), each batch's input is the noisy
+    batch and its target the clean one."""
+    order = np.arange(X.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
+    if shuffle:
+        permutation, rng_state = shuffled_order(len(order), rng_state)
+        order = order[permutation]
+    loss_sum = penalty_sum = 0.0
+    for start in range(0, len(order), batch_size):
+        originals = order[start:start + batch_size]
+        batch = X[originals]
+        loss, grads = net.loss_and_gradients(add_noise(*noise, noise_seed, epoch, originals, batch), batch)
+        loss_sum += net.last_reconstruction * batch.size
+        penalty_sum += net.last_penalty_sum
+        opt.step(net.weights, clip_gradients(grads, clip_value, clip_norm))
+    return loss_sum / (len(order) * X.shape[1]) + penalty_sum / len(order), rng_state  # the objective
+
+
+class ReferenceAutoencoder:
+    """The NumPy twin of a built :class:`fastae.Autoencoder`: same weights, optimizer and shuffle state."""
+
+    def __init__(self, model: Any):
+        model._require_built("ReferenceAutoencoder")
+        cfg = model._checked()
+        self.dtype = model._dtype()
+        self.net = Network([w.astype(self.dtype) for w in model.get_weights()], model.spec_.activations,
+                           model.spec_.loss, model.spec_.n_encoder - 1, cfg["activity_l1"])
+        self.optimizer = ReferenceOptimizer(copy.deepcopy(cfg["optimizer"]))
+        self.batch_size, self.shuffle = cfg["batch_size"], bool(model.shuffle)
+        self.clip_value, self.clip_norm = cfg["clip_value"], cfg["clip_norm"]
+        self.rng_state = model._rng_state
+        self.noise, self.noise_seed = cfg["noise"], model._noise_seed
+        self.epoch = len(model.history_["loss"])  # the epoch number that keys the noise
+        self.n_encoder_layers = model.n_encoder_layers_
+        self.history: List[float] = []
+
+    def fit(self, X: np.ndarray, epochs: int = 1) -> "ReferenceAutoencoder":
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        for _ in range(epochs):
+            loss, self.rng_state = train_epoch(self.net, self.optimizer, X, self.batch_size, self.shuffle,
+                                               self.rng_state, self.clip_value, self.clip_norm, None, self.noise,
+                                               self.noise_seed, self.epoch)
+            self.history.append(loss)
+            self.epoch += 1
+        return self
+
+    def encode(self, X: np.ndarray) -> np.ndarray:
+        return self.net.forward(np.asarray(X, dtype=self.dtype), 0, self.n_encoder_layers)[-1]
+
+    def decode(self, Z: np.ndarray) -> np.ndarray:
+        return self.net.forward(np.asarray(Z, dtype=self.dtype), self.n_encoder_layers)[-1]
+
+    def reconstruct(self, X: np.ndarray) -> np.ndarray:
+        return self.net.forward(np.asarray(X, dtype=self.dtype))[-1]
+
+    def reconstruction_error(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=self.dtype)
+        return self.net.row_losses(X) / X.shape[1]
+
+    def evaluate(self, X: np.ndarray) -> float:
+        return float(np.mean(self.reconstruction_error(X)))
+
+    def get_weights(self) -> List[np.ndarray]:
+        return [w.copy() for w in self.net.weights]
