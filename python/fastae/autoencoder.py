@@ -159,14 +159,27 @@ class Autoencoder(Estimator, EpochDriver):
         self._noise_seed = int(rng.integers(0, 2**63))  # the counter RNG's seed for the input noise
         self._built_with = {name: getattr(self, name) for name in _ARCHITECTURE}
         self.n_features_in_ = n_features
-        self.n_encoder_layers_ = spec.n_encoder
-        self.layer_sizes_ = spec.sizes
-        self.encoder_layers_ = spec.sizes[:spec.n_encoder + 1]
-        self.decoder_layers_ = spec.sizes[spec.n_encoder:]
         self.history_: Dict[str, List[float]] = {"loss": [], "lr": []}
         self.n_epochs_ = 0
         self.best_epoch_: Optional[int] = None
         return self
+
+    # The network's shape, read off spec_ (an AttributeError before build, as for any fitted attribute).
+    @property
+    def layer_sizes_(self) -> List[int]:
+        return self.spec_.sizes
+
+    @property
+    def n_encoder_layers_(self) -> int:
+        return self.spec_.n_encoder
+
+    @property
+    def encoder_layers_(self) -> List[int]:
+        return self.spec_.sizes[:self.spec_.n_encoder + 1]
+
+    @property
+    def decoder_layers_(self) -> List[int]:
+        return self.spec_.sizes[self.spec_.n_encoder:]
 
     def summary(self, print_fn: Callable[[str], Any] = print) -> None:
         """Print a table of the layers: output size, activation, parameter count, and the total."""

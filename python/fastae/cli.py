@@ -67,6 +67,7 @@ def _positive_float(text: str) -> float:
 
 def build_parser() -> Parser:
     from . import __version__
+    from ._validation import NOISES
     from .bench import WORKLOADS
 
     parser = Parser(prog="fastae", description="Train dense autoencoders on the CPU and look at what they learned.",
@@ -87,7 +88,7 @@ def build_parser() -> Parser:
     train.add_argument("--loss", choices=["bce", "mse", "mae", "huber"], default="bce", help="default bce")
     train.add_argument("--activation", default="relu", help="hidden-layer activation (default relu)")
     train.add_argument("--output-activation", default="sigmoid", help="default sigmoid")
-    train.add_argument("--noise", choices=["none", "gaussian", "masking", "salt_pepper"], default="none",
+    train.add_argument("--noise", choices=list(NOISES), default="none",
                        help="train a denoising autoencoder: noise added to each input row (default none)")
     train.add_argument("--noise-level", type=float, default=0.1,
                        help="the Gaussian noise's standard deviation, or the probability of masking / salt and pepper "
