@@ -128,20 +128,27 @@ py::array counter_draws(std::uint64_t seed, std::uint64_t epoch, const std::vect
   if (kind != "bits" && kind != "uniform" && kind != "normal")
     throw std::invalid_argument("counter_draws: kind must be 'bits', 'uniform' or 'normal'");
   const auto n_rows = static_cast<Index>(rows.size());
-  py::array_t<std::uint64_t> bits({n_rows, n_cols});
+  const auto key = [&](Index i) { return counter_key(seed, epoch, rows[static_cast<std::size_t>(i)], stage); };
+  if (kind == "bits") {
+    py::array_t<std::uint64_t> bits({n_rows, n_cols});
+    auto b = bits.mutable_unchecked<2>();
+    for (Index i = 0; i < n_rows; ++i) {
+      const std::uint64_t k = key(i);
+      for (Index c = 0; c < n_cols; ++c) b(i, c) = counter_bits(k, static_cast<std::uint64_t>(c));
+    }
+    return std::move(bits);
+  }
   py::array_t<double> values({n_rows, n_cols});
-  auto b = bits.mutable_unchecked<2>();
   auto v = values.mutable_unchecked<2>();
-  std::vector<double> normals(static_cast<std::size_t>(n_cols));
-  for (Index i = 0; i < n_rows; ++i) {
-    const std::uint64_t key = counter_key(seed, epoch, rows[static_cast<std::size_t>(i)], stage);
-    counter_normals(key, 0, n_cols, normals.data());
-    for (Index c = 0; c < n_cols; ++c) {
-      b(i, c) = counter_bits(key, static_cast<std::uint64_t>(c));
-      v(i, c) = kind == "normal" ? normals[static_cast<std::size_t>(c)] : bits_to_uniform(b(i, c));
+  const bool normal = kind == "normal";
+  for (Index i = 0; i < n_rows && n_cols > 0; ++i) {
+    const std::uint64_t k = key(i);
+    if (normal) {
+      counter_normals(k, 0, n_cols, v.mutable_data(i, 0));  // a row of the array is contiguous
+    } else {
+      for (Index c = 0; c < n_cols; ++c) v(i, c) = bits_to_uniform(counter_bits(k, static_cast<std::uint64_t>(c)));
     }
   }
-  if (kind == "bits") return std::move(bits);
   return std::move(values);
 }
 
