@@ -9,6 +9,8 @@ from typing import Any, Dict
 
 import numpy as np
 
+from _rounds import take_turns
+
 # name: (Autoencoder arguments beyond the workload's, target share of the plain model's samples/s)
 VARIANTS = {
     "plain": ({}, None),
@@ -21,21 +23,20 @@ VARIANTS = {
 
 def measure_variants(workload: Any, threads: int, rows: int, rounds: int) -> Dict[str, float]:
     """Median samples/s of one epoch of each variant over `rounds` rounds (after a warm-up epoch)."""
-    from fastae import Adam, Autoencoder
+    from fastae.bench import fastae_runner
 
     X = np.random.default_rng(0).random((rows, workload.n_features), dtype=np.float32)
-    models = {name: Autoencoder(latent_dim=workload.latent, hidden=workload.hidden, loss=workload.loss,
-                                optimizer=Adam(lr=1e-3), batch_size=workload.batch, n_threads=threads, random_state=0,
-                                **extra) for name, (extra, _) in VARIANTS.items()}
-    for model in models.values():
-        model.partial_fit(X)
-    seconds: Dict[str, list] = {name: [] for name in models}
-    for _ in range(rounds):
-        for name, model in models.items():
-            started = time.perf_counter()
-            model.partial_fit(X)
-            seconds[name].append(time.perf_counter() - started)
-    return {name: rows / statistics.median(s) for name, s in seconds.items()}
+    epochs = {name: fastae_runner(workload, threads, X, **variant) for name, (variant, _) in VARIANTS.items()}
+    for epoch in epochs.values():
+        epoch()  # warm-up: builds the model and touches its memory
+
+    def measure(name: str) -> Dict[str, float]:
+        started = time.perf_counter()
+        epochs[name]()
+        return {"seconds": time.perf_counter() - started}
+
+    results = take_turns(list(epochs), rounds, measure)
+    return {name: rows / statistics.median(r["seconds"] for r in results[name]) for name in epochs}
 
 
 def variants_table(figures: Dict[str, float]) -> str:

@@ -25,6 +25,7 @@ from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _pinning import pin_if_child  # noqa: E402
+from _rounds import take_turns  # noqa: E402
 
 if __name__ == "__main__":
     pin_if_child(2)
@@ -67,13 +68,9 @@ def main() -> None:
     if not args.baseline:
         parser.error("--baseline is required")
     builds = {"baseline": args.baseline, "this": None}
-    figures: Dict[Tuple[str, str, int], List[float]] = {}
-    for _ in range(args.rounds):
-        for workload in args.workloads:
-            for threads in args.threads:
-                for build, path in builds.items():
-                    figures.setdefault((build, workload, threads), []).append(run_child(path, workload, threads,
-                                                                                          args.epochs))
+    runners = [(build, workload, threads) for workload in args.workloads for threads in args.threads for build in builds]
+    runs = take_turns(runners, args.rounds, lambda r: {"samples_per_s": run_child(builds[r[0]], r[1], r[2], args.epochs)})
+    figures: Dict[Tuple[str, str, int], List[float]] = {r: [done["samples_per_s"] for done in runs[r]] for r in runners}
     print(f"samples/s, median of {args.rounds} rounds of {args.epochs} epochs; baseline: {args.baseline}")
     print("| workload | threads | baseline | this | this / baseline |\n|---|---|---|---|---|")
     for workload in args.workloads:

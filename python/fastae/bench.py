@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -51,11 +51,13 @@ WORKLOADS = {w.name: w for w in [
 ]}
 
 
-def fastae_runner(w: Workload, threads: int, X: np.ndarray) -> Callable[[], None]:
+def fastae_runner(w: Workload, threads: int, X: np.ndarray, **variant: Any) -> Callable[[], None]:
+    """One epoch of fastae on X; `variant`: further Autoencoder arguments (noise, penalties)."""
     from fastae import Adam, Autoencoder
 
     model = Autoencoder(latent_dim=w.latent, hidden=w.hidden, activation="relu", output_activation="sigmoid",
-                        loss=w.loss, optimizer=Adam(lr=1e-3), batch_size=w.batch, n_threads=threads, random_state=0)
+                        loss=w.loss, optimizer=Adam(lr=1e-3), batch_size=w.batch, n_threads=threads, random_state=0,
+                        **variant)
     return lambda: model.partial_fit(X)  # one epoch, keeping the optimizer state as a long fit does
 
 
