@@ -165,12 +165,25 @@ def test_train_with_an_activity_penalty(tmp_path, capsys):
     assert model.activity_l1 == 0.001 and len(model.history_["penalty"]) == 1
 
 
+def test_train_with_dropout_and_a_kl_sparsity_penalty(tmp_path, capsys):
+    out = tmp_path / "sparse.fae"
+    code, _, err = run(capsys, "train", "--data", "sample", "--epochs", "1", "--hidden", "16", "--latent", "8",
+                       "--dropout", "0.2", "--latent-activation", "sigmoid", "--sparsity-weight", "0.1",
+                       "--sparsity-target", "0.1", "--quiet", "--out", out)
+    assert code == 0, err
+    model = load(out)
+    assert (model.dropout, model.sparsity_weight, model.sparsity_target) == (0.2, 0.1, 0.1)
+    assert model.latent_activation == "sigmoid" and model.spec_.dropout_rates == [0.2, 0.0, 0.2, 0.0]
+
+
 @pytest.mark.parametrize("argv, words", [
     (["--noise", "blur"], "invalid choice: 'blur'"),
+    (["--sparsity-weight", "0.1"], "needs latent_activation='sigmoid' (got 'linear')"),
+    (["--dropout", "1"], "dropout: must be"),
     (["--noise", "masking", "--noise-level", "1.5"], "noise_level: masking noise needs a probability in [0, 1)"),
     (["--noise", "gaussian", "--noise-level", "x"], "invalid float value: 'x'"),
 ])
-def test_bad_noise_arguments_are_one_line_and_exit_code_2(tmp_path, capsys, argv, words):
+def test_bad_variant_arguments_are_one_line_and_exit_code_2(tmp_path, capsys, argv, words):
     try:
         code = main(["train", "--data", "sample", "--epochs", "1", "--quiet", "--out", str(tmp_path / "m.fae"), *argv])
     except SystemExit as stop:

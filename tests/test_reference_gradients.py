@@ -17,25 +17,26 @@ def random_network(activation: str, output_activation: str, loss: str, seed: int
     return Network(weights, [activation, activation, activation, output_activation], loss)
 
 
-def numerical_gradients(net: Network, X: np.ndarray, h: float = 1e-6):
+def numerical_gradients(net: Network, X: np.ndarray, h: float = 1e-6, target=None, keys=None):
     grads = []
     for w in net.weights:
         g = np.zeros_like(w)
         for idx in np.ndindex(w.shape):
             saved = w[idx]
             w[idx] = saved + h
-            plus, _ = net.loss_and_gradients(X)
+            plus, _ = net.loss_and_gradients(X, target, keys)
             w[idx] = saved - h
-            minus, _ = net.loss_and_gradients(X)
+            minus, _ = net.loss_and_gradients(X, target, keys)
             w[idx] = saved
             g[idx] = (plus - minus) / (2 * h)  # (L(w + h) - L(w - h)) / 2h
         grads.append(g)
     return grads
 
 
-def check_gradients(net: Network, X: np.ndarray) -> None:
-    _, analytic = net.loss_and_gradients(X)
-    numeric = numerical_gradients(net, X)
+def check_gradients(net: Network, X: np.ndarray, target=None, keys=None) -> None:
+    """The objective's gradient against finite differences (keys: the dropout masks' RNG keys)."""
+    _, analytic = net.loss_and_gradients(X, target, keys)
+    numeric = numerical_gradients(net, X, target=target, keys=keys)
     for i, (a, n) in enumerate(zip(analytic, numeric)):
         np.testing.assert_allclose(a, n, rtol=1e-5, atol=1e-8, err_msg=f"gradient {i}")
 

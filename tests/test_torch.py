@@ -45,7 +45,7 @@ def torch_twin(model: Autoencoder, dtype: torch.dtype):
             linear.weight.copy_(torch.from_numpy(weights[2 * i].T.copy()))
             linear.bias.copy_(torch.from_numpy(weights[2 * i + 1]))
         layers.append(linear)
-        is_output = i == len(model.spec_.stages) - 1
+        is_output = i == len(model.spec_.layers) - 1
         if not (is_output and model.loss == "bce"):  # BCEWithLogitsLoss takes the logits
             layers.append(TORCH_ACTIVATIONS[act]())
     return torch.nn.Sequential(*layers)
@@ -64,24 +64,32 @@ def torch_weights(net) -> list:
     return out
 
 
-def train_both(X, epochs, make_torch_optimizer, clip_value=None, clip_norm=None, **params):
+def train_both(X, epochs, make_torch_optimizer, clip_value=None, clip_norm=None, target=None, **params):
+    """The model trained by fastae and by torch from the same weights, on the same batches (learning
+    to produce `target` from X when given)."""
     model = Autoencoder(shuffle=False, random_state=0, n_threads=1, clip_value=clip_value, clip_norm=clip_norm,
-                        **params).build(X.shape[1])
+                        **params).build(X.shape[1], None if target is None else target.shape[1])
     tdtype = torch.float64 if params.get("dtype") == "float64" else torch.float32
     net = torch_twin(model, tdtype)
     opt = make_torch_optimizer(net.parameters())
     loss_fn = torch_loss(model.loss)
-    model.set_params(warm_start=True).fit(X, epochs=epochs)
-    data = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float64 if tdtype == torch.float64 else np.float32))
+    model.set_params(warm_start=True).fit(X, target=target, epochs=epochs)
+    as_torch = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64 if tdtype == torch.float64 else np.float32))
+    data = as_torch(X)
+    goal = data if target is None else as_torch(target)
     torch.set_num_threads(1)
     for _ in range(epochs):
         for start in range(0, len(data), model.batch_size):
             batch = data[start:start + model.batch_size]
             opt.zero_grad()
-            loss = loss_fn(net(batch), batch)
+            loss = loss_fn(net(batch), goal[start:start + model.batch_size])
+            code = net[:2 * model.spec_.n_encoder](batch)
             if model.activity_l1:  # Keras' activity_regularizer=l1: lambda * mean over rows of sum |code|
-                code = net[:2 * model.spec_.n_encoder](batch)
                 loss = loss + model.activity_l1 * code.abs().sum(dim=1).mean()
+            if model.sparsity_weight:  # beta * sum_j KL(rho || rho_hat_j), rho_hat the batch mean of the code
+                rho, rho_hat = model.sparsity_target, code.mean(dim=0)
+                kl = rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))
+                loss = loss + model.sparsity_weight * kl.sum()
             loss.backward()
             if clip_value:
                 torch.nn.utils.clip_grad_value_(net.parameters(), clip_value)
@@ -162,3 +170,23 @@ def test_activity_l1_matches_torch(latent_activation, loss):
                                 activation="tanh", latent_activation=latent_activation, loss=loss, batch_size=15,
                                 optimizer=Adam(lr=0.01), dtype="float64", activity_l1=0.05)
     assert relative_error(model.get_weights(), weights) < TORCH_TOL["float64"]
+
+
+@pytest.mark.parametrize("hidden", [(), (6,)])
+@pytest.mark.parametrize("loss", ["mse", "bce"])
+def test_kl_sparsity_matches_torch(loss, hidden):
+    X = make_data(41, 10, seed=14)
+    model, weights = train_both(X, 3, lambda p: torch.optim.Adam(p, lr=0.01), latent_dim=4, hidden=hidden,
+                                activation="tanh", latent_activation="sigmoid", loss=loss, batch_size=15,
+                                optimizer=Adam(lr=0.01), dtype="float64", sparsity_weight=0.3, sparsity_target=0.1)
+    assert relative_error(model.get_weights(), weights) < TORCH_TOL["float64"]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_an_x_to_target_mapping_matches_torch(dtype):
+    X = make_data(41, 10, seed=15)
+    T = make_data(41, 4, seed=16)
+    model, weights = train_both(X, 3, lambda p: torch.optim.Adam(p, lr=0.01), target=T, latent_dim=3, hidden=(6,),
+                                activation="tanh", batch_size=15, optimizer=Adam(lr=0.01), dtype=dtype)
+    assert model.get_weights()[-1].shape == (4,)
+    assert relative_error(model.get_weights(), weights) < TORCH_TOL[dtype]

@@ -76,14 +76,23 @@ void bind_model_for(py::module_& m, const char* name) {
       .def("set_optimizer", &M::set_optimizer, py::arg("config"), "Replace the optimizer; its state starts at zero")
       .def(
           "set_penalties",
-          [](M& self, Index code_layer, double activity_l1) {
+          [](M& self, Index code_layer, double activity_l1, double sparsity_weight, double sparsity_target) {
             Penalties p;
             p.code_layer = code_layer;
             p.activity_l1 = activity_l1;
+            p.sparsity_weight = sparsity_weight;
+            p.sparsity_target = sparsity_target;
             self.network.set_penalties(p);
           },
-          py::arg("code_layer"), py::arg("activity_l1") = 0.0,
-          "The penalties training adds to the loss: activity_l1 * mean over rows of sum |code|")
+          py::arg("code_layer"), py::arg("activity_l1") = 0.0, py::arg("sparsity_weight") = 0.0,
+          py::arg("sparsity_target") = 0.05,
+          "The penalties training adds to the loss: activity_l1 * mean over rows of sum |code|, and "
+          "sparsity_weight * sum_j KL(sparsity_target || batch mean of code_j)")
+      .def("set_dropout", [](M& self, const std::vector<double>& rates) { self.network.set_dropout(rates); },
+           py::arg("rates"), "The dropout rate on each layer's output in training (0: none; hidden layers only)")
+      .def_property_readonly("dropout", [](const M& self) { return self.network.dropout(); })
+      .def("set_tied", [](M& self, const std::vector<Index>& mirror) { self.network.set_tied(mirror); }, py::arg("mirror"),
+           "mirror[d] = e: decoder layer d uses the transpose of encoder layer e's W in training (-1: its own W)")
       .def_property_readonly("last_penalty", [](const M& self) { return self.trainer->last_penalty(); },
                              "The penalties' part of the last epoch's objective")
       .def("set_learning_rate", [](M& self, double lr) { self.optimizer->set_learning_rate(lr); }, py::arg("lr"))
@@ -103,7 +112,8 @@ void bind_model_for(py::module_& m, const char* name) {
            "[(name, writable view)] of the optimizer's state buffers")
       .def(
           "train_epoch",
-          [](M& self, const ConstRowRef<S>& x, Index batch_size, bool shuffle, std::uint64_t rng_state, int n_threads,
+          [](M& self, const ConstRowRef<S>& x, std::optional<ConstRowRef<S>> target, Index batch_size, bool shuffle,
+             std::uint64_t rng_state, int n_threads,
              std::optional<Eigen::Ref<const Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>>> rows,
              py::object progress, double hook_seconds, std::optional<std::pair<double, double>> value_range,
              const std::string& noise, double noise_level, std::uint64_t noise_seed, std::uint64_t epoch) {
@@ -121,16 +131,20 @@ void bind_model_for(py::module_& m, const char* name) {
             double loss;
             {
               py::gil_scoped_release release;
-              loss = self.trainer->train_epoch(as_map<S>(x), subset, n_subset, batch_size, shuffle, rng_state, n_threads,
+              const std::optional<ConstRowMap<S>> target_map =
+                  target ? std::optional<ConstRowMap<S>>(as_map<S>(*target)) : std::nullopt;
+              loss = self.trainer->train_epoch(as_map<S>(x), target_map ? &*target_map : nullptr, subset, n_subset, batch_size, shuffle, rng_state, n_threads,
                                                hook, hook_seconds, value_range ? &range : nullptr, input_noise, epoch);
             }
             return std::make_pair(loss, rng_state);
           },
-          py::arg("X").noconvert(), py::arg("batch_size"), py::arg("shuffle"), py::arg("rng_state"), py::arg("n_threads"),
+          py::arg("X").noconvert(), py::arg("target").noconvert(), py::arg("batch_size"), py::arg("shuffle"),
+          py::arg("rng_state"), py::arg("n_threads"),
           py::arg("rows") = py::none(), py::arg("progress") = py::none(), py::arg("hook_seconds") = 0.1,
           py::arg("value_range") = py::none(), py::arg("noise") = "none", py::arg("noise_level") = 0.0,
           py::arg("noise_seed") = 0, py::arg("epoch") = 0,
-          "One epoch over X (or its rows `rows`); returns (mean loss, next rng state). "
+          "One epoch over X (or its rows `rows`), learning to produce target (None: X itself); returns (objective, "
+          "next rng state). "
           "With noise ('gaussian', 'masking', 'salt_pepper'), each row gets the noise of (noise_seed, epoch, its "
           "index in X) as its input and stays clean as the target. "
           "progress(rows_done, loss_sum) is called at a batch boundary at most every hook_seconds. With "
@@ -149,12 +163,14 @@ void bind_model_for(py::module_& m, const char* name) {
           "infinity (as any NaN or infinity in X causes)")
       .def(
           "row_losses",
-          [](const M& self, const ConstRowRef<S>& x, Eigen::Ref<Eigen::VectorXd> out, int n_threads) {
+          [](const M& self, const ConstRowRef<S>& x, std::optional<ConstRowRef<S>> target, Eigen::Ref<Eigen::VectorXd> out,
+             int n_threads) {
             if (out.size() != x.rows()) throw std::invalid_argument("out: needs one entry per row of X");
-            self.network.row_losses(as_map<S>(x), out.data(), n_threads);
+            self.network.row_losses(as_map<S>(x), as_map<S>(target ? *target : x), out.data(), n_threads);
           },
-          py::arg("X").noconvert(), py::arg("out").noconvert(), py::arg("n_threads"), py::call_guard<py::gil_scoped_release>(),
-          "out[i] = sum over features of the loss of reconstructing row i");
+          py::arg("X").noconvert(), py::arg("target").noconvert(), py::arg("out").noconvert(), py::arg("n_threads"),
+          py::call_guard<py::gil_scoped_release>(),
+          "out[i] = sum over the outputs of the loss of producing row i of target (None: X) from row i of X");
 }
 
 }  // namespace

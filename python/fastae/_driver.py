@@ -28,23 +28,25 @@ class EpochDriver:
     """The epochs of fit and partial_fit, for a model class to subclass."""
 
     def _train(self, X: np.ndarray, rows: Optional[np.ndarray], X_val: Optional[np.ndarray], n_epochs: int,
-               cfg: Dict[str, Any], callbacks: Sequence[Any], value_range: Optional[Tuple[float, float]] = None) -> None:
-        """n_epochs epochs on X's rows `rows` (default: all), appending to history_. Ctrl-C or an
-        error leaves the model as it was at the end of the last complete epoch. With value_range,
-        C++ checks the rows as it trains (for an X not scanned before)."""
+               cfg: Dict[str, Any], callbacks: Sequence[Any], value_range: Optional[Tuple[float, float]] = None,
+               target: Optional[np.ndarray] = None, val_target: Optional[np.ndarray] = None) -> None:
+        """n_epochs epochs on X's rows `rows` (default: all), learning to produce target's rows
+        (default: X's), appending to history_. Ctrl-C or an error leaves the model as it was at the
+        end of the last complete epoch. With value_range, C++ checks the rows as it trains (for an X
+        not scanned before)."""
         history = self.history_
         first = len(history["loss"])
         if self._set_objective(cfg) and "penalty" not in history:
             history["penalty"] = [math.nan] * first  # earlier epochs trained without penalties
         progress = (ProgressLine(cfg["verbose"], first, first + n_epochs, X.shape[0] if rows is None else len(rows),
-                                 X.shape[1]) if cfg["verbose"] else None)
+                                 self.layer_sizes_[-1]) if cfg["verbose"] else None)
         self.stop_training = False
         try:
             for cb in callbacks:
                 if hasattr(cb, "on_train_begin"):
                     cb.on_train_begin(self)
             for epoch in range(first, first + n_epochs):
-                logs = self._train_epoch(epoch, X, rows, X_val, cfg, progress, value_range)
+                logs = self._train_epoch(epoch, X, rows, X_val, cfg, progress, value_range, target, val_target)
                 for cb in callbacks:
                     if hasattr(cb, "on_epoch_end"):
                         cb.on_epoch_end(epoch, logs)
@@ -64,7 +66,8 @@ class EpochDriver:
 
     def _train_epoch(self, epoch: int, X: np.ndarray, rows: Optional[np.ndarray], X_val: Optional[np.ndarray],
                      cfg: Dict[str, Any], progress: Optional[ProgressLine],
-                     value_range: Optional[Tuple[float, float]] = None) -> Dict[str, float]:
+                     value_range: Optional[Tuple[float, float]] = None, target: Optional[np.ndarray] = None,
+                     val_target: Optional[np.ndarray] = None) -> Dict[str, float]:
         """Epoch `epoch` (its index in history_), recorded in history_; returns its logs. Anything
         raised before the epoch is recorded restores the model to its state before the epoch."""
         model, history = self._model, self.history_
@@ -79,7 +82,7 @@ class EpochDriver:
             team = (cfg["n_threads"] if self.n_threads is not None
                     else training_team(self.layer_sizes_, min(cfg["batch_size"], n_rows)))
             noise, noise_level = cfg["noise"]
-            loss, self._rng_state = model.train_epoch(X, cfg["batch_size"], bool(self.shuffle), self._rng_state,
+            loss, self._rng_state = model.train_epoch(X, target, cfg["batch_size"], bool(self.shuffle), self._rng_state,
                                                       team, rows,
                                                       progress.update if progress is not None and progress.live else None,
                                                       ProgressLine.hook_seconds, value_range, noise, noise_level,
@@ -90,7 +93,7 @@ class EpochDriver:
                     "end of the previous epoch. Lower the learning rate or set clip_norm.")
             logs = {"loss": loss}
             if X_val is not None:
-                logs["val_loss"] = self._mean_loss(X_val, cfg["n_threads"])
+                logs["val_loss"] = self._mean_loss(X_val, cfg["n_threads"], val_target)
             elif "val_loss" in history:
                 logs["val_loss"] = math.nan  # partial_fit after a validated fit keeps the columns aligned
             if "penalty" in history:

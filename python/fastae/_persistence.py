@@ -75,7 +75,7 @@ def model_state(model: Any) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
     arrays: Dict[str, np.ndarray] = {}
     core = getattr(model, "_model", None)
     if core is not None:
-        header.update(fitted=True, n_features=model.n_features_in_, history=model.history_,
+        header.update(fitted=True, n_features=model.n_features_in_, n_outputs=model.n_outputs_, history=model.history_,
                       optimizer_steps=core.optimizer_steps, rng_state=str(model._rng_state),
                       split_seed=str(model._split_seed), noise_seed=str(model._noise_seed),
                       best_epoch=model.best_epoch_, n_epochs=model.n_epochs_,
@@ -94,7 +94,7 @@ def restore_state(header: Dict[str, Any], arrays: Dict[str, np.ndarray], where: 
     if not fitted:
         return model
     fields = _fitted_fields(header, where)
-    model.build(fields["n_features"])
+    model.build(fields["n_features"], fields["n_outputs"])
     core = model._model
     _copy_into(core.params, arrays.get("params"), "params", where)
     for name, slot in core.optimizer_slots():
@@ -173,10 +173,16 @@ def _seed(header: Dict[str, Any], name: str, where: str, bits: int, default: Any
     return int(text)
 
 
+def _n_outputs(header: Dict[str, Any], where: str) -> int:
+    """The output width a fitted header declares (before it could differ: n_features)."""
+    return _field(header, "n_outputs", where, int, low=1, high=MAX_UNITS, default=header.get("n_features"))
+
+
 def _fitted_fields(header: Dict[str, Any], where: str) -> Dict[str, Any]:
     """The checked fields of a fitted model's header."""
     fields: Dict[str, Any] = {
         "n_features": _field(header, "n_features", where, int, low=1, high=MAX_UNITS),
+        "n_outputs": _n_outputs(header, where),
         "optimizer_steps": _field(header, "optimizer_steps", where, int, low=0, high=MAX_COUNT),
         "rng_state": _seed(header, "rng_state", where, 64),
         "split_seed": _seed(header, "split_seed", where, 63, default=0),
@@ -228,7 +234,7 @@ def _expected_arrays(header: Dict[str, Any], where: str) -> Dict[str, Tuple[np.d
     n_features = _field(header, "n_features", where, int, low=1, high=MAX_UNITS)
     cfg = model._checked()
     try:
-        n_params = model._spec(n_features, cfg).n_params
+        n_params = model._spec(n_features, cfg, _n_outputs(header, where)).n_params
     except ValueError as err:
         raise ValueError(f"{where}: {err}") from None
     dtype = np.dtype(cfg["dtype"])

@@ -2,17 +2,18 @@
 place (autoencoder_spec) and read by everything that needs the network's shape: the C++ model's
 constructor, the NumPy reference, summary(), get/set_weights, persistence and the benchmarks.
 
-A stage is a record, not a positional tuple. Its parameters sit in the model's flat parameter
-vector at weight_at (W, row-major fan_in x fan_out) and bias_at (b, fan_out), stage after stage:
-the layout C++ uses, checked against it when a model is built.
+A stage is a record, not a positional tuple: a Dense layer, whose parameters sit in the model's
+flat parameter vector at weight_at (W, row-major fan_in x fan_out) and bias_at (b, fan_out), layer
+after layer (the layout C++ uses, checked against it when a model is built); or a Dropout after a
+hidden layer, which has no parameters and acts in training only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
-__all__ = ["Dense", "ModelSpec", "autoencoder_spec"]
+__all__ = ["Dense", "Dropout", "ModelSpec", "autoencoder_spec"]
 
 
 @dataclass(frozen=True)
@@ -33,39 +34,77 @@ class Dense:
 
 
 @dataclass(frozen=True)
+class Dropout:
+    """In training, each output of dense layer `after` is kept with probability 1 - rate and scaled
+    by 1 / (1 - rate) (inverted dropout); the counter RNG's stage 1 + after draws the mask."""
+
+    name: str  # dropout_1, ...
+    part: str
+    after: int  # the index of the dense layer whose output it drops
+    rate: float
+    fan_out: int
+    activation: str = ""
+    n_params: int = 0
+
+
+Stage = Union[Dense, Dropout]
+
+
+@dataclass(frozen=True)
 class ModelSpec:
-    stages: Tuple[Dense, ...]
+    stages: Tuple[Stage, ...]
     loss: str
 
     @property
+    def layers(self) -> Tuple[Dense, ...]:
+        """The dense layers, in order: the ones with parameters, which C++ runs."""
+        return tuple(s for s in self.stages if isinstance(s, Dense))
+
+    @property
     def n_features(self) -> int:
-        return self.stages[0].fan_in
+        return self.layers[0].fan_in
+
+    @property
+    def n_outputs(self) -> int:
+        return self.layers[-1].fan_out
 
     @property
     def sizes(self) -> List[int]:
-        """[n_features, each stage's width]."""
-        return [self.stages[0].fan_in, *(s.fan_out for s in self.stages)]
+        """[n_features, each dense layer's width]."""
+        return [self.n_features, *(s.fan_out for s in self.layers)]
 
     @property
     def activations(self) -> List[str]:
-        return [s.activation for s in self.stages]
+        return [s.activation for s in self.layers]
+
+    @property
+    def dropout_rates(self) -> List[float]:
+        """The dropout rate on each dense layer's output (0.0: none)."""
+        rates = [0.0] * len(self.layers)
+        for s in self.stages:
+            if isinstance(s, Dropout):
+                rates[s.after] = s.rate
+        return rates
 
     @property
     def n_encoder(self) -> int:
-        """How many stages the encoder has (the code is the last one's output)."""
-        return sum(s.part == "encoder" for s in self.stages)
+        """How many dense layers the encoder has (the code is the last one's output)."""
+        return sum(s.part == "encoder" for s in self.layers)
 
     @property
     def n_params(self) -> int:
-        return sum(s.n_params for s in self.stages)
+        return sum(s.n_params for s in self.layers)
 
 
 def autoencoder_spec(n_features: int, hidden: Sequence[int], latent_dim: int, activation: str,
-                     latent_activation: str, output_activation: str, loss: str) -> ModelSpec:
-    """n_features -> *hidden -> latent_dim (the encoder), then the mirror back to n_features."""
-    widths = [*hidden, latent_dim, *reversed(hidden), n_features]
+                     latent_activation: str, output_activation: str, loss: str, n_outputs: Optional[int] = None,
+                     dropout: float = 0.0) -> ModelSpec:
+    """n_features -> *hidden -> latent_dim (the encoder), then the mirror back to n_outputs (default:
+    n_features), with dropout at `dropout` after every hidden layer but the code."""
+    widths = [*hidden, latent_dim, *reversed(hidden), n_features if n_outputs is None else n_outputs]
     n_encoder = len(hidden) + 1
-    stages, fan_in, at = [], n_features, 0
+    stages: List[Stage] = []
+    fan_in, at = n_features, 0
     for i, fan_out in enumerate(widths):
         part = "encoder" if i < n_encoder else "decoder"
         if i == n_encoder - 1:
@@ -75,6 +114,8 @@ def autoencoder_spec(n_features: int, hidden: Sequence[int], latent_dim: int, ac
         else:
             name, act = f"{part}_{i + 1 if part == 'encoder' else i + 1 - n_encoder}", activation
         stages.append(Dense(name, part, fan_in, fan_out, act, at, at + fan_in * fan_out))
+        if dropout > 0 and name not in ("latent", "output"):
+            stages.append(Dropout(f"dropout_{sum(isinstance(s, Dropout) for s in stages) + 1}", part, i, dropout, fan_out))
         at += fan_in * fan_out + fan_out
         fan_in = fan_out
     return ModelSpec(tuple(stages), loss)

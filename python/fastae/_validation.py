@@ -109,6 +109,11 @@ def check_noise(kind: Any, level: Any) -> Tuple[str, float]:
     return kind, level
 
 
+def check_probability(name: str, value: Any) -> float:
+    """A number in [0, 1): a rate that may be zero but never drops everything."""
+    return _check_real(name, value, False, lambda v: 0 <= v < 1, "in [0, 1)")
+
+
 def check_fraction(name: str, value: Any) -> float:
     """A number strictly between 0 and 1."""
     return _check_real(name, value, False, lambda v: 0 < v < 1, "strictly between 0 and 1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -15,7 +16,7 @@ from ._persistence import model_class, model_state, restore_state, save as save_
 from ._spec import ModelSpec, autoencoder_spec
 from ._threads import usable_cores
 from ._validation import (ACTIVATIONS, LOSSES, MAX_THREADS, MAX_UNITS, as_matrix, check_dtype, check_fraction,
-                          check_int, check_name, check_noise, check_non_negative_float, check_positive_float,
+                          check_int, check_name, check_noise, check_non_negative_float, check_positive_float, check_probability,
                           physical_memory)
 from .callbacks import EarlyStopping
 from .optim import make_optimizer
@@ -44,7 +45,8 @@ class Autoencoder(Estimator, EpochDriver):
                  random_state: Optional[int] = None, n_threads: Optional[int] = None, verbose: int = 0,
                  validation_fraction: Optional[float] = None, early_stopping: bool = False, patience: int = 5,
                  min_delta: float = 0.0, restore_best_weights: bool = True, lr_schedule: Any = None,
-                 noise: str = "none", noise_level: float = 0.1, activity_l1: float = 0.0):
+                 noise: str = "none", noise_level: float = 0.1, activity_l1: float = 0.0, dropout: float = 0.0,
+                 sparsity_weight: float = 0.0, sparsity_target: float = 0.05):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.activation = activation
@@ -72,6 +74,9 @@ class Autoencoder(Estimator, EpochDriver):
         self.noise = noise
         self.noise_level = noise_level
         self.activity_l1 = activity_l1
+        self.dropout = dropout
+        self.sparsity_weight = sparsity_weight
+        self.sparsity_target = sparsity_target
 
     def _checked(self) -> Dict[str, Any]:
         """The hyperparameters, validated and normalised."""
@@ -90,11 +95,21 @@ class Autoencoder(Estimator, EpochDriver):
                 raise TypeError(f"{flag}: expected True or False, got {getattr(self, flag)!r}")
         if self.random_state is not None:
             check_int("random_state", self.random_state, low=0)
+        latent_activation = check_name("latent_activation", self.latent_activation, ACTIVATIONS)
+        sparsity_weight = check_non_negative_float("sparsity_weight", self.sparsity_weight)
+        if sparsity_weight > 0 and latent_activation != "sigmoid":
+            raise ValueError(f"sparsity_weight: the KL sparsity penalty compares the code's mean activations with "
+                             f"sparsity_target, a probability; it needs latent_activation='sigmoid' "
+                             f"(got {latent_activation!r})")
+        dropout = check_probability("dropout", self.dropout)
+        if dropout > 0 and len(hidden) == 0:
+            raise ValueError(f"dropout: acts on the hidden layers' outputs (not the code, not the output), and "
+                             f"hidden=() has none; add hidden layers or set dropout=0")
         return {
             "latent_dim": check_int("latent_dim", self.latent_dim, high=MAX_UNITS),
             "hidden": tuple(check_int(f"hidden[{i}]", h, high=MAX_UNITS) for i, h in enumerate(hidden)),
             "activation": check_name("activation", self.activation, ACTIVATIONS),
-            "latent_activation": check_name("latent_activation", self.latent_activation, ACTIVATIONS),
+            "latent_activation": latent_activation,
             "output_activation": output_activation,
             "loss": loss,
             "optimizer": make_optimizer(self.optimizer, self.learning_rate),
@@ -112,12 +127,19 @@ class Autoencoder(Estimator, EpochDriver):
             "lr_schedule": check_schedule(self.lr_schedule),
             "noise": check_noise(self.noise, self.noise_level),
             "activity_l1": check_non_negative_float("activity_l1", self.activity_l1),
+            "dropout": dropout,
+            "sparsity_weight": sparsity_weight,
+            "sparsity_target": check_fraction("sparsity_target", self.sparsity_target),
         }
 
     def _set_objective(self, cfg: Dict[str, Any]) -> bool:
-        """Give C++ the penalties training adds to the loss; whether there are any."""
-        self._model.set_penalties(self.spec_.n_encoder - 1, cfg["activity_l1"])
-        return cfg["activity_l1"] > 0
+        """Give C++ what training adds to the plain network (dropout, the penalties on the loss), as
+        the hyperparameters say now; whether there are penalties."""
+        self.spec_ = self._spec(self.n_features_in_, cfg, self.spec_.n_outputs)  # the same layers; dropout may differ
+        self._model.set_dropout(self.spec_.dropout_rates)
+        self._model.set_penalties(self.spec_.n_encoder - 1, cfg["activity_l1"], cfg["sparsity_weight"],
+                                  cfg["sparsity_target"])
+        return cfg["activity_l1"] > 0 or cfg["sparsity_weight"] > 0
 
     def _core_optimizer(self, cfg: Dict[str, Any]) -> Any:
         config = _core.OptimizerConfig()
@@ -127,27 +149,31 @@ class Autoencoder(Estimator, EpochDriver):
         return config
 
     # ----------------------------------------------------------------- building
-    def _spec(self, n_features: int, cfg: Dict[str, Any]) -> ModelSpec:
-        """The network these hyperparameters give for n_features inputs, refused if it cannot fit in memory."""
+    def _spec(self, n_features: int, cfg: Dict[str, Any], n_outputs: Optional[int] = None) -> ModelSpec:
+        """The network these hyperparameters give for n_features inputs and n_outputs outputs (default:
+        n_features), refused if it cannot fit in memory."""
         spec = autoencoder_spec(n_features, cfg["hidden"], cfg["latent_dim"], cfg["activation"],
-                                cfg["latent_activation"], cfg["output_activation"], cfg["loss"])
+                                cfg["latent_activation"], cfg["output_activation"], cfg["loss"], n_outputs,
+                                cfg["dropout"])
         _check_network_fits(spec, cfg["dtype"])
         return spec
 
     @writes_model
-    def build(self, n_features: int) -> "Autoencoder":
-        """Create the network for ``n_features`` inputs: Glorot-uniform weights, zero biases,
-        fresh optimizer state. Returns self."""
+    def build(self, n_features: int, n_outputs: Optional[int] = None) -> "Autoencoder":
+        """Create the network for ``n_features`` inputs and ``n_outputs`` outputs (default:
+        n_features): Glorot-uniform weights, zero biases, fresh optimizer state. Returns self."""
         n_features = check_int("n_features", n_features, high=MAX_UNITS)
+        n_outputs = None if n_outputs is None else check_int("n_outputs", n_outputs, high=MAX_UNITS)
         cfg = self._checked()
-        spec = self._spec(n_features, cfg)
+        spec = self._spec(n_features, cfg, n_outputs)
         model_class = _core.Model32 if cfg["dtype"] is np.float32 else _core.Model64
         try:
             model = model_class(spec.sizes, spec.activations, spec.loss, self._core_optimizer(cfg))
         except MemoryError:
             raise ValueError(f"latent_dim, hidden: not enough memory for the network {spec.sizes}") from None
+        model.set_dropout(spec.dropout_rates)
         rng = np.random.default_rng(self.random_state)
-        for stage in spec.stages:
+        for stage in spec.layers:
             n_weights = stage.fan_in * stage.fan_out
             limit = np.sqrt(6.0 / (stage.fan_in + stage.fan_out))  # Glorot uniform: U(-sqrt(6/(in+out)), +sqrt(6/(in+out)))
             model.params[stage.weight_at:stage.weight_at + n_weights] = rng.uniform(-limit, limit, n_weights)
@@ -170,6 +196,11 @@ class Autoencoder(Estimator, EpochDriver):
         return self.spec_.sizes
 
     @property
+    def n_outputs_(self) -> int:
+        """The width of the output: n_features_in_, or the target's number of columns."""
+        return self.spec_.n_outputs
+
+    @property
     def n_encoder_layers_(self) -> int:
         return self.spec_.n_encoder
 
@@ -185,7 +216,8 @@ class Autoencoder(Estimator, EpochDriver):
         """Print a table of the layers: output size, activation, parameter count, and the total."""
         self._require_built("summary")
         rows = [("input", str(self.n_features_in_), "", "")]
-        rows += [(s.name, str(s.fan_out), s.activation, f"{s.n_params:,}") for s in self.spec_.stages]
+        rows += [(s.name, str(s.fan_out), s.activation or f"rate {s.rate:g}", f"{s.n_params:,}")
+                 for s in self.spec_.stages]
         header = ("Layer", "Output", "Activation", "Params")
         widths = [max(len(r[c]) for r in rows + [header]) for c in range(4)]
         line = lambda r: f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]:>{widths[3]}}"
@@ -205,15 +237,19 @@ class Autoencoder(Estimator, EpochDriver):
 
     # ----------------------------------------------------------------- training
     @writes_model
-    def fit(self, X: Any, y: Any = None, *, epochs: Optional[int] = None, validation_data: Any = None,
-            callbacks: Optional[Sequence[Any]] = None, resume: bool = False) -> "Autoencoder":
+    def fit(self, X: Any, y: Any = None, *, target: Any = None, epochs: Optional[int] = None,
+            validation_data: Any = None, callbacks: Optional[Sequence[Any]] = None,
+            resume: bool = False) -> "Autoencoder":
         """Train on X (rows are samples; y is ignored, as for any scikit-learn transformer).
 
+        The model learns to reconstruct X, or with ``target`` (an array with X's rows) to produce
+        row i of target from row i of X; the output layer has target's width.
         Starts afresh (new weights, new optimizer state, empty history) unless ``warm_start=True``,
         which keeps the current weights with a fresh optimizer, or ``resume=True``, which continues
         exactly where the model stopped: weights, optimizer state, shuffle state, history and the
         schedule's epoch count. ``epochs`` overrides the constructor's number of epochs.
-        ``validation_data`` (an array) takes precedence over ``validation_fraction``. Returns self.
+        ``validation_data`` (an array, or a pair (X_val, target_val) for a model trained with a
+        target) takes precedence over ``validation_fraction``. Returns self.
         """
         cfg = self._checked()
         n_epochs = cfg["epochs"] if epochs is None else check_int("epochs", epochs, low=0)
@@ -223,22 +259,25 @@ class Autoencoder(Estimator, EpochDriver):
         names = feature_names(X)
         X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if keep else None, cfg["n_threads"])
         self._check_range(cfg, low, high, "X")
-        X_val = None
+        _warn_if_target_in_y(y, X.shape[0], "fit")
+        T = self._target(target, X, cfg, self.n_outputs_ if keep else None)
+        X_val = T_val = None
         if validation_data is not None:
-            X_val, low, high = as_matrix(validation_data, "validation_data", cfg["dtype"], X.shape[1], cfg["n_threads"])
-            self._check_range(cfg, low, high, "validation_data")
+            X_val, T_val = self._validation_pair(validation_data, X, T, cfg)
         if keep:
             self._check_architecture("fit")
             self._check_feature_names(names, "fit")
+            self._check_output_width(X, T, "fit")
             if not resume:
                 self._model.set_optimizer(self._core_optimizer(cfg))
                 self.history_ = {"loss": [], "lr": []}
         else:
-            self.build(X.shape[1])
+            self.build(X.shape[1], None if T is None else T.shape[1])
             self._set_feature_names(names)
         rows = None
         if X_val is None and cfg["validation_fraction"] is not None:
-            rows, X_val = self._split(X, cfg["validation_fraction"])
+            rows, val_rows = self._split(X, cfg["validation_fraction"])
+            X_val, T_val = X[val_rows], None if T is None else T[val_rows]
         if X_val is not None and len(self.history_["loss"]) == 0:
             self.history_["val_loss"] = []
         if X_val is not None and "val_loss" not in self.history_:
@@ -248,13 +287,14 @@ class Autoencoder(Estimator, EpochDriver):
         if self.early_stopping:
             callbacks.insert(0, EarlyStopping("val_loss", cfg["patience"], cfg["min_delta"],
                                               bool(self.restore_best_weights)))
-        self._train(X, rows, X_val, n_epochs, cfg, callbacks)
+        self._train(X, rows, X_val, n_epochs, cfg, callbacks, target=T, val_target=T_val)
         return self
 
     @writes_model
-    def partial_fit(self, X: Any, y: Any = None) -> "Autoencoder":
-        """One epoch on X, keeping the weights and the optimizer state (builds the model first if
-        needed). No validation split and no early stopping: those belong to ``fit``."""
+    def partial_fit(self, X: Any, y: Any = None, *, target: Any = None) -> "Autoencoder":
+        """One epoch on X (learning to produce ``target`` if given, as in fit), keeping the weights
+        and the optimizer state (builds the model first if needed). No validation split and no early
+        stopping: those belong to ``fit``."""
         cfg = self._checked()
         built = self.__sklearn_is_fitted__()
         names = feature_names(X)
@@ -262,36 +302,77 @@ class Autoencoder(Estimator, EpochDriver):
         # pass over X fewer per call), and only a failure scans X, for the error naming the value.
         arr, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if built else None, cfg["n_threads"],
                                    scan=not built)
+        _warn_if_target_in_y(y, arr.shape[0], "partial_fit")
+        T = self._target(target, arr, cfg, self.n_outputs_ if built else None, scan=not built)
         if not built:
             self._check_range(cfg, low, high, "X")
-            self.build(arr.shape[1])
+            self.build(arr.shape[1], None if T is None else T.shape[1])
             self._set_feature_names(names)
         else:
             self._check_architecture("partial_fit")
             self._check_feature_names(names, "partial_fit")
+            self._check_output_width(arr, T, "partial_fit")
         value_range = _allowed_range(cfg["loss"]) if built else None
         try:
-            self._train(arr, None, None, 1, cfg, [], value_range)
+            self._train(arr, None, None, 1, cfg, [], value_range, target=T)
             return self
         except _core.BadRowsError as err:  # the epoch's updates are undone (see _train_epoch)
             failure = err
         _, low, high = as_matrix(X, "X", cfg["dtype"], None, cfg["n_threads"])  # raises for NaN or infinity
         self._check_range(cfg, low, high, "X")  # raises for values outside [0, 1] with BCE
+        if T is not None:
+            self._target(target, arr, cfg, None)  # the same for the target
         raise failure
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
         """fit(X) then encode(X)."""
-        return self.fit(X, **fit_params).encode(X)
+        return self.fit(X, y, **fit_params).encode(X)
 
-    def _split(self, X: np.ndarray, fraction: float) -> Any:
-        """(training row indices, validation rows): a seeded split of ceil(fraction * n) rows,
-        the same for every fit of this model. The training rows are not copied."""
+    def _target(self, target: Any, X: np.ndarray, cfg: Dict[str, Any], n_outputs: Optional[int],
+                scan: bool = True, name: str = "target") -> Optional[np.ndarray]:
+        """The target array checked against X's rows (None when there is none: X is its own target)."""
+        if target is None:
+            return None
+        T, low, high = as_matrix(target, name, cfg["dtype"], n_outputs, cfg["n_threads"], scan)
+        if T.shape[0] != X.shape[0]:
+            raise ValueError(f"{name}: has {T.shape[0]} rows, but X has {X.shape[0]}; row i of {name} is what the "
+                             "model learns to produce from row i of X")
+        if scan:
+            self._check_range(cfg, low, high, name)
+        return T
+
+    def _validation_pair(self, data: Any, X: np.ndarray, T: Optional[np.ndarray],
+                         cfg: Dict[str, Any]) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        """(X_val, target_val) from validation_data: an array like X, or a pair (X_val, target_val)."""
+        pair = isinstance(data, tuple)
+        if pair and len(data) != 2:
+            raise ValueError(f"validation_data: expected an array or a pair (X_val, target_val), got a tuple of "
+                             f"{len(data)}")
+        X_val, low, high = as_matrix(data[0] if pair else data, "validation_data", cfg["dtype"], X.shape[1],
+                                     cfg["n_threads"])
+        self._check_range(cfg, low, high, "validation_data")
+        if T is not None and not pair:
+            raise ValueError("validation_data: the model is trained with a target; pass (X_val, target_val)")
+        if not pair:
+            return X_val, None
+        width = X.shape[1] if T is None else T.shape[1]
+        return X_val, self._target(data[1], X_val, cfg, width, name="validation_data[1]")
+
+    def _check_output_width(self, X: np.ndarray, T: Optional[np.ndarray], what: str) -> None:
+        """A model built to produce another width than X's needs its target every time."""
+        if T is None and self.n_outputs_ != X.shape[1]:
+            raise ValueError(f"target: the model was built to produce {self.n_outputs_} columns from X's "
+                             f"{X.shape[1]}; {what} needs target=")
+
+    def _split(self, X: np.ndarray, fraction: float) -> Tuple[np.ndarray, np.ndarray]:
+        """(training row indices, validation row indices): a seeded split of ceil(fraction * n)
+        rows, the same for every fit of this model. The training rows are not copied."""
         n = X.shape[0]
         n_val = math.ceil(fraction * n)
         if n_val >= n:
             raise ValueError(f"validation_fraction: {fraction} of n_samples={n} leaves no rows to train on")
         order = np.random.default_rng(self._split_seed).permutation(n)
-        return np.sort(order[n_val:]).astype(np.int64), X[np.sort(order[:n_val])]
+        return np.sort(order[n_val:]).astype(np.int64), np.sort(order[:n_val])
 
     def _check_range(self, cfg: Dict[str, Any], low: float, high: float, name: str) -> None:
         allowed_low, allowed_high = _allowed_range(cfg["loss"])
@@ -315,7 +396,7 @@ class Autoencoder(Estimator, EpochDriver):
         self._require_built(what)
         if first_layer == 0:
             self._check_feature_names(feature_names(X), what)
-        return as_matrix(X, name, self._dtype(), self.spec_.stages[first_layer].fan_in, self._threads(), scan)[0]
+        return as_matrix(X, name, self._dtype(), self.spec_.layers[first_layer].fan_in, self._threads(), scan)[0]
 
     def _apply(self, X: Any, name: str, what: str, part: str) -> np.ndarray:
         """The encoder, the decoder or both ("all") applied to X. X is not scanned for NaN or
@@ -323,7 +404,7 @@ class Autoencoder(Estimator, EpochDriver):
         first product, and only then is X scanned, to raise the error that names the first one (if
         it finds none, the network itself overflowed, and the result is returned as it is)."""
         self._require_built(what)  # before reading the layers
-        stages, n_encoder = self.spec_.stages, self.spec_.n_encoder
+        stages, n_encoder = self.spec_.layers, self.spec_.n_encoder
         first, last = {"encoder": (0, n_encoder), "decoder": (n_encoder, len(stages)), "all": (0, len(stages))}[part]
         arr = self._input(X, name, what, first, scan=False)
         out = np.empty((arr.shape[0], stages[last - 1].fan_out), dtype=self._dtype())
@@ -353,26 +434,36 @@ class Autoencoder(Estimator, EpochDriver):
     inverse_transform = decode
     predict = reconstruct
 
-    def _row_losses(self, X: np.ndarray, n_threads: int) -> np.ndarray:
-        """Per-row sums over the features of the loss of reconstructing X (a checked array)."""
+    def _row_losses(self, X: np.ndarray, n_threads: int, target: Optional[np.ndarray] = None) -> np.ndarray:
+        """Per-row sums over the outputs of the loss of producing target (default: X) from X (checked arrays)."""
         out = np.empty(X.shape[0], dtype=np.float64)
-        self._model.row_losses(X, out, n_threads)
+        self._model.row_losses(X, target, out, n_threads)
         return out
 
-    def _mean_loss(self, X: np.ndarray, n_threads: int) -> float:
-        return float(self._row_losses(X, n_threads).sum() / X.size)
+    def _mean_loss(self, X: np.ndarray, n_threads: int, target: Optional[np.ndarray] = None) -> float:
+        return float(self._row_losses(X, n_threads, target).sum() / (X.shape[0] * self.n_outputs_))
+
+    def _scored(self, X: Any, target: Any, what: str) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        """(X, target) checked for evaluate or reconstruction_error."""
+        X = self._input(X, "X", what)
+        cfg = {"dtype": self._dtype(), "n_threads": self._threads(), "loss": self.spec_.loss}
+        T = self._target(target, X, cfg, self.n_outputs_)
+        self._check_output_width(X, T, what)
+        return X, T
 
     @reads_model
-    def reconstruction_error(self, X: Any) -> np.ndarray:
-        """Per-sample loss, averaged over the features: shape (n_samples,)."""
-        X = self._input(X, "X", "reconstruction_error")
-        return self._row_losses(X, self._threads()) / X.shape[1]
+    def reconstruction_error(self, X: Any, target: Any = None) -> np.ndarray:
+        """Per-sample loss, averaged over the outputs, of reconstructing X (or producing `target`
+        from X): shape (n_samples,). No noise, no dropout, no penalty."""
+        X, T = self._scored(X, target, "reconstruction_error")
+        return self._row_losses(X, self._threads(), T) / self.n_outputs_
 
     @reads_model
-    def evaluate(self, X: Any) -> float:
-        """The mean loss over every element of X, as in training."""
-        X = self._input(X, "X", "evaluate")
-        return self._mean_loss(X, self._threads())
+    def evaluate(self, X: Any, target: Any = None) -> float:
+        """The mean loss over every element of reconstructing X (or producing `target` from X), the
+        reconstruction part of training's objective: no noise, no dropout, no penalty."""
+        X, T = self._scored(X, target, "evaluate")
+        return self._mean_loss(X, self._threads(), T)
 
     def score(self, X: Any, y: Any = None) -> float:
         """-evaluate(X): higher is better, for scikit-learn's model selection."""
@@ -385,7 +476,7 @@ class Autoencoder(Estimator, EpochDriver):
         self._require_built("get_weights")
         params = self._model.params
         out: List[np.ndarray] = []
-        for s in self.spec_.stages:
+        for s in self.spec_.layers:
             out.append(params[s.weight_at:s.weight_at + s.fan_in * s.fan_out].reshape(s.fan_in, s.fan_out).copy())
             out.append(params[s.bias_at:s.bias_at + s.fan_out].copy())
         return out
@@ -394,7 +485,7 @@ class Autoencoder(Estimator, EpochDriver):
     def set_weights(self, weights: Sequence[Any]) -> "Autoencoder":
         """Replace the weights (same layout as get_weights). The optimizer state is kept."""
         self._require_built("set_weights")
-        stages = self.spec_.stages
+        stages = self.spec_.layers
         if not isinstance(weights, (list, tuple)) or len(weights) != 2 * len(stages):
             raise ValueError(f"weights: expected a list of {2 * len(stages)} arrays [W1, b1, ...], "
                              f"got {type(weights).__name__} of length {len(weights) if hasattr(weights, '__len__') else '?'}")
@@ -444,6 +535,19 @@ def _check_network_fits(spec: ModelSpec, dtype: type) -> None:
     if needed > memory:
         raise ValueError(f"latent_dim, hidden: the network {spec.sizes} has {n_params:,} parameters and needs about "
                          f"{needed / 2**30:,.1f} GiB with its optimizer state; this machine has {memory / 2**30:,.1f} GiB")
+
+
+def _warn_if_target_in_y(y: Any, n_rows: int, what: str) -> None:
+    """fit(X_noisy, X_clean) reads like Keras' fit(x, y) but y is scikit-learn's ignored label: say so."""
+    if y is None:
+        return
+    try:
+        shape = np.asarray(y).shape
+    except (TypeError, ValueError):  # ragged or not numbers: not an array anyone meant as a target
+        return
+    if len(shape) == 2 and shape[0] == n_rows:
+        warnings.warn(f"{what}: y is ignored (an autoencoder learns to reconstruct X); to learn to produce "
+                      f"another array from X, pass it as {what}(X, target=...)", UserWarning, stacklevel=3)
 
 
 def _allowed_range(loss: str) -> Tuple[float, float]:

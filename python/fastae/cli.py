@@ -87,6 +87,7 @@ def build_parser() -> Parser:
     train.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam's learning rate (default 1e-3)")
     train.add_argument("--loss", choices=["bce", "mse", "mae", "huber"], default="bce", help="default bce")
     train.add_argument("--activation", default="relu", help="hidden-layer activation (default relu)")
+    train.add_argument("--latent-activation", default="linear", help="the code's activation (default linear)")
     train.add_argument("--output-activation", default="sigmoid", help="default sigmoid")
     train.add_argument("--noise", choices=list(NOISES), default="none",
                        help="train a denoising autoencoder: noise added to each input row (default none)")
@@ -95,6 +96,13 @@ def build_parser() -> Parser:
                             "(default 0.1)")
     train.add_argument("--activity-l1", type=float, default=0.0,
                        help="L1 penalty on the code: adds L * mean over rows of sum |code| (default 0)")
+    train.add_argument("--dropout", type=float, default=0.0,
+                       help="dropout rate on every hidden layer's output in training (default 0)")
+    train.add_argument("--sparsity-weight", type=float, default=0.0,
+                       help="KL sparsity penalty: adds B * sum_j KL(R || batch mean of code_j); needs "
+                            "--latent-activation sigmoid (default 0)")
+    train.add_argument("--sparsity-target", type=float, default=0.05,
+                       help="R, the mean activation the KL penalty pulls each code unit to (default 0.05)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--threads", type=_thread_count, default=None, help="default: the cores other processes leave free, chosen each epoch")
     train.add_argument("--out", default="model.fae", help="where to save the model (default model.fae)")
@@ -153,9 +161,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not os.path.isdir(out_dir):
         raise UsageError(f"--out: folder {out_dir} does not exist")
     model = Autoencoder(latent_dim=args.latent, hidden=tuple(args.hidden), activation=args.activation,
-                        output_activation=args.output_activation, loss=args.loss, learning_rate=args.lr,
+                        latent_activation=args.latent_activation, output_activation=args.output_activation, loss=args.loss, learning_rate=args.lr,
                         batch_size=args.batch_size, epochs=args.epochs, random_state=args.seed,
                         noise=args.noise, noise_level=args.noise_level, activity_l1=args.activity_l1,
+                        dropout=args.dropout, sparsity_weight=args.sparsity_weight,
+                        sparsity_target=args.sparsity_target,
                         n_threads=args.threads, verbose=0 if args.quiet else 1)
     if not args.quiet:
         print(f"data: {data.name}, {len(data.X_train):,} training and {len(data.X_test):,} test samples of "

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fastae/dense.hpp"
+#include "fastae/dropout.hpp"
 #include "fastae/loss.hpp"
 #include "fastae/packed_weights.hpp"
 #include "fastae/penalty.hpp"
@@ -18,25 +19,36 @@
 
 namespace fastae {
 
-// Buffers for `capacity` rows: each layer's output and dL/dz, a scratch row block, per-row losses.
+// Buffers for `capacity` rows: each layer's output and dL/dz, a scratch row block, per-row losses;
+// for a layer with dropout, its mask and its output after dropout (the next layer's input).
 template <class S>
 struct Workspace {
   Index capacity = 0;
   std::vector<RowMatrix<S>> outputs;  // outputs[l] = a_l, [capacity, out_l]
   std::vector<RowMatrix<S>> deltas;   // deltas[l] = dL/dz_l, [capacity, out_l]
+  std::vector<RowMatrix<S>> masks;    // masks[l]: 0 or 1 / (1 - rate) per value, where layer l has dropout
+  std::vector<RowMatrix<S>> dropped;  // dropped[l] = a_l * masks[l], where layer l has dropout
   RowMatrix<S> scratch;               // [capacity, out of the last layer]: elementwise losses
-  RowMatrix<S> batch;                 // the gathered rows (the target) when shuffling or adding noise
+  RowMatrix<S> batch;                 // the gathered input rows when shuffling or adding noise
   RowMatrix<S> input;                 // the rows with noise added (the input), when there is noise
+  RowMatrix<S> target;                // the gathered target rows, when the target is not the input
   std::vector<double> row_loss;
   std::vector<double> row_penalty;  // the penalties' part of each row's objective (penalty.hpp)
+  std::vector<double> code_means;   // the batch mean of each code unit, when a penalty needs it
 
-  void reserve(const std::vector<LayerShape>& layers, Index rows) {
+  void reserve(const std::vector<LayerShape>& layers, Index rows, const std::vector<double>& dropout = {}) {
     if (rows <= capacity) return;
     outputs.resize(layers.size());
     deltas.resize(layers.size());
+    masks.resize(layers.size());
+    dropped.resize(layers.size());
     for (std::size_t l = 0; l < layers.size(); ++l) {
       outputs[l].resize(rows, layers[l].out);
       deltas[l].resize(rows, layers[l].out);
+      if (l < dropout.size() && dropout[l] > 0.0) {
+        masks[l].resize(rows, layers[l].out);
+        dropped[l].resize(rows, layers[l].out);
+      }
     }
     scratch.resize(rows, layers.back().out);
     batch.resize(rows, layers.front().in);
@@ -69,6 +81,8 @@ class Network {
     if (loss == Loss::Bce && layers_.back().activation != Activation::Sigmoid)
       throw std::invalid_argument("loss: 'bce' needs a sigmoid output activation");
     params_ = Vector<S>::Zero(offset);
+    dropout_.assign(layers_.size(), 0.0);
+    mirror_.assign(layers_.size(), -1);
   }
 
   const std::vector<LayerShape>& layers() const { return layers_; }
@@ -81,7 +95,59 @@ class Network {
   void set_penalties(const Penalties& p) {
     if (p.any() && (p.code_layer < 0 || p.code_layer >= n_layers() - 1))
       throw std::invalid_argument("penalties: the code layer must be a hidden layer");
+    if (p.sparsity_weight > 0.0 && layers_[static_cast<std::size_t>(p.code_layer)].activation != Activation::Sigmoid)
+      throw std::invalid_argument("sparsity_weight: the KL sparsity penalty needs a sigmoid code");
+    if (p.sparsity_weight > 0.0 && !(p.sparsity_target > 0.0 && p.sparsity_target < 1.0))
+      throw std::invalid_argument("sparsity_target: must be in (0, 1)");
     penalties_ = p;
+  }
+  // Tied weights: mirror[d] = e makes decoder layer d use W_e^T, the transpose of encoder layer
+  // e's weight (its own bias stays). The trainer adds d's gradient, transposed, to e's, updates
+  // W_e alone and writes W_d = W_e^T after every step; W_d stays in the flat vector, so the
+  // layout, inference and the packed panels are those of an untied network. -1: not tied.
+  Index mirror(Index l) const { return mirror_[static_cast<std::size_t>(l)]; }
+  bool mirrored(Index l) const {  // whether some decoder layer uses encoder layer l's W
+    return std::find(mirror_.begin(), mirror_.end(), l) != mirror_.end();
+  }
+  void set_tied(const std::vector<Index>& mirror) {
+    if (static_cast<Index>(mirror.size()) != n_layers()) throw std::invalid_argument("tied: need one entry per layer");
+    for (Index d = 0; d < n_layers(); ++d) {
+      const Index e = mirror[static_cast<std::size_t>(d)];
+      if (e < 0) continue;
+      if (e >= n_layers() || e == d || mirror[static_cast<std::size_t>(e)] >= 0 ||
+          std::count(mirror.begin(), mirror.end(), e) > 1)
+        throw std::invalid_argument("tied: each decoder layer mirrors its own encoder layer");
+      const LayerShape& sd = layers_[static_cast<std::size_t>(d)];
+      const LayerShape& se = layers_[static_cast<std::size_t>(e)];
+      if (sd.in != se.out || sd.out != se.in) throw std::invalid_argument("tied: a decoder W must have the encoder W's transposed shape");
+    }
+    mirror_ = mirror;
+  }
+
+  // Encoder layer e's gradient rows [i_lo, i_hi) += the transpose of columns [i_lo, i_hi) of its
+  // mirror d's gradient (dL/dW_e += (dL/dW_d)^T, W_d being W_e^T), both in the flat `grad`.
+  void add_mirror_gradient(Index e, Index i_lo, Index i_hi, S* grad) const {
+    const Index d = static_cast<Index>(std::find(mirror_.begin(), mirror_.end(), e) - mirror_.begin());
+    RowMap<S> ge = weight_in(grad, e);
+    const RowMap<S> gd = weight_in(grad, d);
+    ge.middleRows(i_lo, i_hi - i_lo) += gd.middleCols(i_lo, i_hi - i_lo).transpose();
+  }
+
+  // W_d[:, i_lo:i_hi) = (W_e[i_lo:i_hi, :))^T for encoder layer e and its mirror d.
+  void copy_to_mirror(Index e, Index i_lo, Index i_hi) {
+    const Index d = static_cast<Index>(std::find(mirror_.begin(), mirror_.end(), e) - mirror_.begin());
+    RowMap<S> wd = weight_in(params_.data(), d);
+    wd.middleCols(i_lo, i_hi - i_lo) = weight_in(params_.data(), e).middleRows(i_lo, i_hi - i_lo).transpose();
+  }
+
+  // dropout[l]: the dropout rate on layer l's output in training (0: none); hidden layers only.
+  const std::vector<double>& dropout() const { return dropout_; }
+  void set_dropout(const std::vector<double>& rates) {
+    if (static_cast<Index>(rates.size()) != n_layers()) throw std::invalid_argument("dropout: need one rate per layer");
+    for (std::size_t l = 0; l < rates.size(); ++l)
+      if (!(rates[l] >= 0.0 && rates[l] < 1.0) || (rates[l] > 0.0 && static_cast<Index>(l) == n_layers() - 1))
+        throw std::invalid_argument("dropout: a rate in [0, 1) on hidden layers only");
+    dropout_ = rates;
   }
   Vector<S>& params() { return params_; }
   const Vector<S>& params() const { return params_; }
@@ -105,30 +171,49 @@ class Network {
     return RowVectorMap<S>(flat + s.bias_offset, s.out);
   }
 
-  // Training, first half: forward and backward over rows [lo, hi) of a batch of `batch_rows` rows
-  // whose input is x and whose target is `target` (all batch rows; the same rows for a plain
-  // autoencoder). Leaves each layer's output and dL/dz for these rows in the workspace, and their
-  // per-row loss sums in ws.row_loss[lo..hi) and penalty sums in ws.row_penalty[lo..hi). Threads run it on their own rows.
-  // `panels`: the weights packed ahead, or null.
-  void backward_rows(const ConstRowMap<S>& x, const ConstRowMap<S>& target, Workspace<S>& ws, Index lo, Index hi,
-                     Index batch_rows, const WeightPanels* panels = nullptr) const {
+  // Training, first part: the forward pass of rows [lo, hi) of a batch whose input is x (all batch
+  // rows), with dropout keyed by `keys`. Threads run it on their own rows. `panels`: the weights
+  // packed ahead, or null. The output head applies the last activation with the loss.
+  void forward_train(const ConstRowMap<S>& x, Workspace<S>& ws, Index lo, Index hi, const BatchKeys& keys,
+                     const WeightPanels* panels = nullptr) const {
+    if (hi > lo) forward_rows(middle_rows(x, lo, hi - lo), 0, n_layers(), ws, lo, false, nullptr, panels, &keys);
+  }
+
+  // Between the two parts, when a penalty needs them (penalties().needs_code_means()), after every
+  // thread's forward: the batch means of code units [j_lo, j_hi) over all `batch_rows` rows, summed
+  // in row order (so they do not depend on the thread count), into ws.code_means (sized to the
+  // code's width beforehand). Threads take their own units.
+  void code_means(Workspace<S>& ws, Index j_lo, Index j_hi, Index batch_rows) const {
+    const RowMatrix<S>& code = ws.outputs[static_cast<std::size_t>(penalties_.code_layer)];
+    for (Index j = j_lo; j < j_hi; ++j) {
+      double sum = 0.0;
+      for (Index r = 0; r < batch_rows; ++r) sum += static_cast<double>(code(r, j));
+      ws.code_means[static_cast<std::size_t>(j)] = sum / static_cast<double>(batch_rows);  // rho_hat_j
+    }
+  }
+
+  // Training, second part: the backward pass of rows [lo, hi) of a batch of `batch_rows` rows
+  // whose target is `target` (all batch rows; the input rows for a plain autoencoder). Leaves
+  // dL/dz of every layer for these rows in the workspace, their per-row loss sums in
+  // ws.row_loss[lo..hi) and penalty sums in ws.row_penalty[lo..hi).
+  void backward_train(const ConstRowMap<S>& target, Workspace<S>& ws, Index lo, Index hi, Index batch_rows,
+                      const WeightPanels* panels = nullptr) const {
     const Index rows = hi - lo;
     if (rows <= 0) return;
     const Index L = n_layers();
-    forward_rows(middle_rows(x, lo, rows), 0, L, ws, lo, false, nullptr, panels);  // the output head applies the last activation with the loss
     RowMap<S> delta = slice(ws.deltas.back(), lo, rows);
     const S inv_count = S(1.0 / (static_cast<double>(batch_rows) * static_cast<double>(n_outputs())));
     output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), lo, rows), middle_rows(target, lo, rows),
                    ws.row_loss.data() + lo, &delta, slice(ws.scratch, lo, rows), inv_count);
+    if (penalties_.any()) std::fill(ws.row_penalty.begin() + lo, ws.row_penalty.begin() + hi, 0.0);
     for (Index l = L - 1; l >= 1; --l) {  // no gradient with respect to the input
       const std::size_t below = static_cast<std::size_t>(l - 1);
       RowMap<S> dx = slice(ws.deltas[below], lo, rows);
       const float* wt_panels = panels ? panels->wt[static_cast<std::size_t>(l)] : nullptr;
       product<S>(slice(ws.deltas[static_cast<std::size_t>(l)], lo, rows), false, weight(l), true, dx, Kernel::Auto,
-                 wt_panels);  // dL/da = dL/dz W^T
-      if (l - 1 == penalties_.code_layer && penalties_.activity_l1 > 0.0)
-        add_activity_l1<S>(slice(ws.outputs[below], lo, rows), dx, penalties_.activity_l1, batch_rows,
-                           ws.row_penalty.data() + lo);  // dL/da += lambda/n sign(a)
+                 wt_panels);  // dL/d(input of l) = dL/dz W^T
+      if (dropout_[below] > 0.0) dx.array() *= slice(ws.masks[below], lo, rows).array();  // dL/da = dL/d(a m) m
+      if (l - 1 == penalties_.code_layer) add_code_penalties(ws, dx, lo, rows, batch_rows);
       multiply_by_derivative(dx, slice(ws.outputs[below], lo, rows), layers_[below].activation);  // dL/dz = dL/da f'(z)
     }
   }
@@ -143,7 +228,7 @@ class Network {
     const LayerShape& s = layers_[static_cast<std::size_t>(l)];
     const RowMap<S> dz = slice(ws.deltas[static_cast<std::size_t>(l)], 0, batch_rows);
     if (in_hi > in_lo && out_hi > out_lo) {
-      const RowMatrix<S>* below = l > 0 ? &ws.outputs[static_cast<std::size_t>(l - 1)] : nullptr;
+      const RowMatrix<S>* below = l > 0 ? &layer_input(ws, l - 1) : nullptr;
       const ConstRowMap<S> a(below ? below->data() + in_lo : x.data() + in_lo, batch_rows, in_hi - in_lo,
                              Eigen::OuterStride<>(below ? below->cols() : x.outerStride()));
       const ConstRowMap<S> dz_cols(dz.data() + out_lo, batch_rows, out_hi - out_lo, Eigen::OuterStride<>(dz.outerStride()));
@@ -173,15 +258,17 @@ class Network {
     return std::find(non_finite.begin(), non_finite.end(), 1) != non_finite.end();
   }
 
-  // row_loss[i] = sum over features of the loss of reconstructing row i of x.
-  void row_losses(const ConstRowMap<S>& x, double* row_loss, int n_threads) const {
+  // row_loss[i] = sum over the outputs of the loss of producing row i of target (for an
+  // autoencoder, x itself) from row i of x.
+  void row_losses(const ConstRowMap<S>& x, const ConstRowMap<S>& target, double* row_loss, int n_threads) const {
     if (x.cols() != n_inputs()) throw std::invalid_argument("X: wrong number of columns");
+    if (target.rows() != x.rows() || target.cols() != n_outputs()) throw std::invalid_argument("target: wrong shape");
     const PackedWeights<S> packed = packed_weights(0, n_layers());
     for_chunks(x.rows(), n_threads, [&](Workspace<S>& ws, Index lo, Index rows, int) {
       const ConstRowMap<S> x_rows = middle_rows(x, lo, rows);
       forward_rows(x_rows, 0, n_layers(), ws, 0, false, nullptr, packed.view());
-      output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), 0, rows), x_rows, row_loss + lo, nullptr,
-                     slice(ws.scratch, 0, rows), S(1));
+      output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), 0, rows), middle_rows(target, lo, rows),
+                     row_loss + lo, nullptr, slice(ws.scratch, 0, rows), S(1));
     });
   }
 
@@ -211,9 +298,10 @@ class Network {
   // Runs x through layers [first, last), writing each layer's output into rows [lo, lo + x.rows())
   // of the workspace; the last activation is applied unless `activate_last` is false (the output
   // head applies it with the loss). `non_finite`: see dense_forward (first layer only). `panels`:
-  // the weights packed ahead, or null.
+  // the weights packed ahead, or null. With `keys` (training), dropout follows each layer that has it.
   void forward_rows(const ConstRowMap<S>& x, Index first, Index last, Workspace<S>& ws, Index lo,
-                    bool activate_last, bool* non_finite = nullptr, const WeightPanels* panels = nullptr) const {
+                    bool activate_last, bool* non_finite = nullptr, const WeightPanels* panels = nullptr,
+                    const BatchKeys* keys = nullptr) const {
     const Index rows = x.rows();
     for (Index l = first; l < last; ++l) {
       const bool activate = activate_last || l != last - 1;
@@ -223,9 +311,28 @@ class Network {
       if (l == first)
         dense_forward<S>(x, weight(l), bias(l), z, act, activate, non_finite, w_panels);
       else
-        dense_forward<S>(slice(ws.outputs[static_cast<std::size_t>(l - 1)], lo, rows), weight(l), bias(l), z, act,
-                         activate, nullptr, w_panels);
+        dense_forward<S>(slice(keys ? layer_input(ws, l - 1) : ws.outputs[static_cast<std::size_t>(l - 1)], lo, rows),
+                         weight(l), bias(l), z, act, activate, nullptr, w_panels);
+      const std::size_t k = static_cast<std::size_t>(l);
+      if (keys && dropout_[k] > 0.0)
+        apply_dropout<S>(z, slice(ws.masks[k], lo, rows), slice(ws.dropped[k], lo, rows), dropout_[k], *keys, l, lo);
     }
+  }
+
+  // What layer l + 1 reads in training: layer l's output, after its dropout if it has one.
+  RowMatrix<S>& layer_input(Workspace<S>& ws, Index l) const {
+    const std::size_t k = static_cast<std::size_t>(l);
+    return dropout_[k] > 0.0 ? ws.dropped[k] : ws.outputs[k];
+  }
+
+  // The code layer's penalties on rows [lo, lo + rows): their part of dL/da in dx, their values in row_penalty.
+  void add_code_penalties(Workspace<S>& ws, RowMap<S>& dx, Index lo, Index rows, Index batch_rows) const {
+    const RowMap<S> code = slice(ws.outputs[static_cast<std::size_t>(penalties_.code_layer)], lo, rows);
+    if (penalties_.activity_l1 > 0.0)
+      add_activity_l1<S>(code, dx, penalties_.activity_l1, batch_rows, ws.row_penalty.data() + lo);  // dL/da += lambda/n sign(a)
+    if (penalties_.sparsity_weight > 0.0)
+      add_kl_sparsity<S>(dx, penalties_.sparsity_weight, penalties_.sparsity_target, ws.code_means, batch_rows,
+                         ws.row_penalty.data() + lo);
   }
 
   // body(workspace, first_row, rows, thread) for chunks of kChunkRows rows; each thread has its
@@ -252,7 +359,9 @@ class Network {
 
   std::vector<LayerShape> layers_;
   Loss loss_;
-  Penalties penalties_;  // training only
+  Penalties penalties_;          // training only
+  std::vector<double> dropout_;  // training only: the rate on each layer's output
+  std::vector<Index> mirror_;    // training only: the encoder layer whose W^T each decoder layer uses, or -1
   Vector<S> params_;
 };
 

@@ -1,20 +1,32 @@
 // Penalties that training adds to the reconstruction loss (inference and evaluation never see
-// them). Each adds a per-row value to the objective and a term to dL/d(a stage's output).
+// them). Each adds a per-row value to the objective and a term to dL/d(a stage's output); the
+// KL sparsity penalty needs the batch mean of the code first (Network::code_means, between a
+// barrier after the forward pass and one before the backward pass).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "fastae/types.hpp"
 
 namespace fastae {
 
 struct Penalties {
-  Index code_layer = -1;     // the layer whose output is the code
-  double activity_l1 = 0.0;  // lambda: lambda * (mean over rows of sum_j |code_j|), Keras' activity_regularizer=l1
-  bool any() const { return activity_l1 > 0.0; }
+  Index code_layer = -1;          // the layer whose output is the code
+  double activity_l1 = 0.0;       // lambda: lambda * (mean over rows of sum_j |code_j|), Keras' activity_regularizer=l1
+  double sparsity_weight = 0.0;   // beta: beta * sum_j KL(rho || rho_hat_j), rho_hat_j the batch mean of code_j
+  double sparsity_target = 0.05;  // rho
+  bool any() const { return activity_l1 > 0.0 || sparsity_weight > 0.0; }
+  bool needs_code_means() const { return sparsity_weight > 0.0; }
 };
 
-// The L1 activity penalty on rows of the code a: row_penalty[r] = lambda * sum_j |a_rj|, and
+// rho_hat is kept within [kMeanFloor, 1 - kMeanFloor], where KL and its gradient are finite.
+constexpr double kMeanFloor = 1e-6;
+
+inline double clamped_mean(double mean) { return std::min(std::max(mean, kMeanFloor), 1.0 - kMeanFloor); }
+
+// The L1 activity penalty on rows of the code a: row_penalty[r] += lambda * sum_j |a_rj|, and
 // dL/da += lambda / batch_rows * sign(a) (sign(0) = 0, as torch's abs).
 template <class S>
 void add_activity_l1(const RowMap<S>& a, RowMap<S> dL_da, double lambda, Index batch_rows, double* row_penalty) {
@@ -26,7 +38,27 @@ void add_activity_l1(const RowMap<S>& a, RowMap<S> dL_da, double lambda, Index b
       sum += std::abs(static_cast<double>(v));
       dL_da(r, j) += v > S(0) ? step : v < S(0) ? -step : S(0);  // d/da lambda/n |a| = lambda/n sign(a)
     }
-    row_penalty[r] = lambda * sum;
+    row_penalty[r] += lambda * sum;
+  }
+}
+
+// The KL sparsity penalty beta * sum_j KL(rho || rho_hat_j), rho_hat = `means` (the code's batch
+// means, clamped): every row of the batch carries the batch's value in row_penalty (so the mean
+// over the epoch's rows weighs each batch by its rows), and for each row
+// dL/da_j += beta / batch_rows * (-rho / rho_hat_j + (1 - rho) / (1 - rho_hat_j)).
+template <class S>
+void add_kl_sparsity(RowMap<S> dL_da, double beta, double rho, const std::vector<double>& means, Index batch_rows,
+                     double* row_penalty) {
+  double kl = 0.0;
+  std::vector<S> step(means.size());
+  for (std::size_t j = 0; j < means.size(); ++j) {
+    const double m = clamped_mean(means[j]);
+    kl += rho * std::log(rho / m) + (1.0 - rho) * std::log((1.0 - rho) / (1.0 - m));  // KL(rho || rho_hat_j)
+    step[j] = static_cast<S>(beta / static_cast<double>(batch_rows) * (-rho / m + (1.0 - rho) / (1.0 - m)));  // d/da_rj
+  }
+  for (Index r = 0; r < dL_da.rows(); ++r) {
+    for (Index j = 0; j < dL_da.cols(); ++j) dL_da(r, j) += step[static_cast<std::size_t>(j)];
+    row_penalty[r] += beta * kl;
   }
 }
 

@@ -8,6 +8,7 @@
 // A fixed (seed, batch size) and n_threads therefore give bitwise the same weights.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <vector>
@@ -56,26 +57,33 @@ class Trainer {
   // at the first batch with a value outside check's range, or NaN or infinity, the epoch stops
   // before that batch's update and throws BadRows; the caller restores what earlier batches changed.
   // With active `noise`, the network learns to reconstruct each clean row from the row with the
-  // noise of (`epoch`, its index in x) added.
-  double train_epoch(const ConstRowMap<S>& x, const std::int64_t* subset, Index n_subset, Index batch_size,
+  // noise of (`epoch`, its index in x) added; noise.seed also keys the network's dropout. With a
+  // `target` (the same rows as x), the network learns to produce row i of target from row i of x.
+  double train_epoch(const ConstRowMap<S>& x, const ConstRowMap<S>* target, const std::int64_t* subset, Index n_subset,
+                     Index batch_size,
                      bool shuffle, std::uint64_t& rng_state, int n_threads, const BatchHook& hook = {},
                      double hook_seconds = 0.1, const ValueRange* check = nullptr, const InputNoise& noise = {},
                      std::uint64_t epoch = 0) {
     const Index n = subset ? n_subset : x.rows();
     if (n <= 0) throw std::invalid_argument("X: no rows");
     if (x.cols() != net_.n_inputs()) throw std::invalid_argument("X: wrong number of columns");
+    if (target ? target->rows() != x.rows() || target->cols() != net_.n_outputs() : x.cols() != net_.n_outputs())
+      throw std::invalid_argument("target: wrong shape");
     if (batch_size <= 0) throw std::invalid_argument("batch_size: must be positive");
     for (Index i = 0; subset && i < n; ++i)
       if (subset[i] < 0 || subset[i] >= x.rows()) throw std::invalid_argument("rows: index out of range");
     const Index batch_rows = std::min(batch_size, n);
     const int threads = static_cast<int>(std::min<Index>(std::max(n_threads, 1), batch_rows));
-    prepare(batch_rows, threads, noise.active());
+    prepare(batch_rows, threads, noise.active(), target != nullptr);
     const bool use_order = shuffle || subset;  // otherwise batches are slices of x itself
-    if (use_order) {
+    const bool dropout = std::any_of(net_.dropout().begin(), net_.dropout().end(), [](double p) { return p > 0.0; });
+    if (use_order || noise.active() || dropout) {  // the counter RNG needs each batch row's index in x
       order_.resize(static_cast<std::size_t>(n));
       if (subset) std::copy(subset, subset + n, order_.begin());
       else std::iota(order_.begin(), order_.end(), std::int64_t{0});
       if (shuffle) shuffle_in_place(order_, rng_state);
+    } else {
+      order_.clear();
     }
 
     using Clock = std::chrono::steady_clock;
@@ -85,6 +93,8 @@ class Trainer {
     std::exception_ptr hook_error;
     double loss_sum = 0.0, penalty_sum = 0.0;
     const bool penalised = net_.penalties().any();
+    const bool code_means = net_.penalties().needs_code_means();
+    const Index code_width = code_means ? net_.layers()[static_cast<std::size_t>(net_.penalties().code_layer)].out : 0;
     Index rows_done = 0;
     run_threads(threads, [&](int t, int count) {
       const std::vector<ParamRange> mine = param_ranges(t, count, batch_rows);
@@ -94,10 +104,22 @@ class Trainer {
         const Index rows = std::min(batch_rows, n - start);
         Index lo, hi;  // this thread's rows of the batch
         split_range(rows, t, count, lo, hi);
-        const ConstRowMap<S> batch = use_order ? gather(x, start, lo, hi) : middle_rows(x, start, rows);
-        if (check && !values_within(batch, lo, hi, *check)) bad_rows.store(true, std::memory_order_relaxed);
-        const ConstRowMap<S> input = noise.active() ? noisy_input(batch, start, lo, hi, use_order, noise, epoch) : batch;
-        net_.backward_rows(input, batch, ws_, lo, hi, rows, packed_.view());
+        const ConstRowMap<S> batch = use_order ? gather(x, ws_.batch, start, lo, hi) : middle_rows(x, start, rows);
+        const ConstRowMap<S> clean =
+            !target ? batch : use_order ? gather(*target, ws_.target, start, lo, hi) : middle_rows(*target, start, rows);
+        if (check && !(values_within(batch, lo, hi, *check) && (!target || values_within(clean, lo, hi, *check))))
+          bad_rows.store(true, std::memory_order_relaxed);
+        const ConstRowMap<S> input = noise.active() ? noisy_input(batch, start, lo, hi, noise, epoch) : batch;
+        const BatchKeys keys{noise.seed, epoch, order_.empty() ? nullptr : order_.data() + start};
+        net_.forward_train(input, ws_, lo, hi, keys, packed_.view());
+        if (code_means) {  // a deterministic reduction over the whole batch, only for the penalties that need it
+          thread_barrier(count);  // every row's code is ready
+          Index j_lo, j_hi;
+          split_range(code_width, t, count, j_lo, j_hi);
+          net_.code_means(ws_, j_lo, j_hi, rows);
+          thread_barrier(count);  // every unit's mean is ready
+        }
+        net_.backward_train(clean, ws_, lo, hi, rows, packed_.view());
         if (t == 0) opt_->begin_step();  // nobody reads the step count until after the barrier
         thread_barrier(count);           // every row's outputs, dL/dz and loss are ready
         if (bad_rows.load(std::memory_order_relaxed)) break;  // every thread sees it here, before any update
@@ -110,8 +132,13 @@ class Trainer {
         if (count > 1) claim_weights(mine);  // while the gradients are computed
         double sum_sq = 0.0;
         for (const ParamRange& r : mine) {
+          if (r.mirror >= 0) {  // dL/dW_d[:, in_lo:in_hi) of the decoder layer that uses this W^T, first
+            const LayerShape& sd = net_.layers()[static_cast<std::size_t>(r.mirror)];
+            net_.layer_gradient(input, ws_, r.mirror, rows, 0, sd.in, r.in_lo, r.in_hi, 0, 0, grad_.data());
+          }
           net_.layer_gradient(input, ws_, r.layer, rows, r.in_lo, r.in_hi, r.out_lo, r.out_hi, r.b_lo, r.b_hi,
                               grad_.data());
+          if (r.mirror >= 0) net_.add_mirror_gradient(r.layer, r.in_lo, r.in_hi, grad_.data());  // dL/dW_e += (dL/dW_d)^T
           for (const FlatRange& f : r.flat) sum_sq += opt_->clip_range(grad_.data(), f.lo, f.hi);
         }
         sum_sq_[static_cast<std::size_t>(t)] = sum_sq;
@@ -121,8 +148,10 @@ class Trainer {
           for (int k = 0; k < count; ++k) total_sq += sum_sq_[static_cast<std::size_t>(k)];
         }
         const S scale = opt_->norm_scale(total_sq);
-        for (const ParamRange& r : mine)
+        for (const ParamRange& r : mine) {
           for (const FlatRange& f : r.flat) opt_->update_range(net_.params(), grad_, f.lo, f.hi, scale);
+          if (r.mirror >= 0) net_.copy_to_mirror(r.layer, r.in_lo, r.in_hi);  // W_d = W_e^T
+        }
         pack_panels(mine);  // the next step's products read them after the barrier below
         if (t == 0 && hook && rows_done < n && Clock::now() >= next_hook) {
           try {
@@ -153,10 +182,13 @@ class Trainer {
   };
 
   // What one thread computes and updates in one layer: the block [in_lo, in_hi) x [out_lo, out_hi)
-  // of W and bias entries [b_lo, b_hi); `flat` lists them as ranges of the parameter vector.
+  // of W and bias entries [b_lo, b_hi); `flat` lists them as ranges of the parameter vector. A
+  // tied decoder layer has no block of its own: the thread with rows [in_lo, in_hi) of the
+  // encoder W it mirrors (`mirror`, else -1) computes and writes columns [in_lo, in_hi) of its W.
   struct ParamRange {
     Index layer, in_lo, in_hi, out_lo, out_hi, b_lo, b_hi;
     std::vector<FlatRange> flat;
+    Index mirror = -1;
   };
 
   // Thread t's share of every layer: a contiguous run of the rows of W; or of its columns where W
@@ -171,9 +203,16 @@ class Trainer {
     for (Index l = 0; l < net_.n_layers(); ++l) {
       const LayerShape& s = net_.layers()[static_cast<std::size_t>(l)];
       ParamRange r{l, 0, s.in, 0, s.out, 0, 0, {}};
-      const bool by_columns = s.out > s.in && s.in < count * kSplitColumnsBelowRows &&
+      const bool tied = net_.mirror(l) >= 0, mirrored = net_.mirrored(l);
+      const bool by_columns = !mirrored && s.out > s.in && s.in < count * kSplitColumnsBelowRows &&
                               batch_rows * s.out * Index(sizeof(S)) > kSplitColumnsAboveBytes;
-      if (by_columns) {  // in multiples of 64 bytes: whole cache lines where rows start on one (and whole AVX2 sgemm panels)
+      if (mirrored) {
+        for (Index d = 0; d < net_.n_layers(); ++d)
+          if (net_.mirror(d) == l) r.mirror = d;
+      }
+      if (tied) {  // the bias alone: W comes from the mirrored encoder layer's update
+        r.in_hi = r.out_hi = 0;
+      } else if (by_columns) {  // in multiples of 64 bytes: whole cache lines where rows start on one (and whole AVX2 sgemm panels)
         constexpr Index line = 64 / Index(sizeof(S));
         split_range((s.out + line - 1) / line, t, count, r.out_lo, r.out_hi);
         r.out_lo = std::min(r.out_lo * line, s.out);
@@ -182,9 +221,9 @@ class Trainer {
         split_range(s.in, t, count, r.in_lo, r.in_hi);
       }
       split_range(s.out, t, count, r.b_lo, r.b_hi);
-      if (!by_columns) {
+      if (!tied && !by_columns) {
         r.flat.push_back({s.weight_offset + r.in_lo * s.out, s.weight_offset + r.in_hi * s.out});
-      } else if (r.out_hi > r.out_lo) {
+      } else if (!tied && r.out_hi > r.out_lo) {
         for (Index i = 0; i < s.in; ++i)
           r.flat.push_back({s.weight_offset + i * s.out + r.out_lo, s.weight_offset + i * s.out + r.out_hi});
       }
@@ -203,9 +242,14 @@ class Trainer {
     return true;
   }
 
-  void prepare(Index batch_rows, int threads, bool noisy) {
-    ws_.reserve(net_.layers(), batch_rows);
+  void prepare(Index batch_rows, int threads, bool noisy, bool separate_target) {
+    if (net_.dropout() != reserved_dropout_) ws_ = Workspace<S>();  // the dropout buffers change
+    reserved_dropout_ = net_.dropout();
+    ws_.reserve(net_.layers(), batch_rows, net_.dropout());
     if (noisy && ws_.input.rows() < batch_rows) ws_.input.resize(ws_.batch.rows(), ws_.batch.cols());
+    if (separate_target && ws_.target.rows() < batch_rows) ws_.target.resize(ws_.batch.rows(), net_.n_outputs());
+    if (net_.penalties().needs_code_means())
+      ws_.code_means.assign(static_cast<std::size_t>(net_.layers()[static_cast<std::size_t>(net_.penalties().code_layer)].out), 0.0);
     grad_.resize(net_.n_params());
     sum_sq_.assign(static_cast<std::size_t>(threads), 0.0);
   }
@@ -227,23 +271,27 @@ class Trainer {
     for (const ParamRange& r : mine) {
       const std::size_t l = static_cast<std::size_t>(r.layer);
       packed_.pack_block(net_.layers()[l], l, net_.params().data(), r.in_lo, r.in_hi, r.out_lo, r.out_hi);
+      if (r.mirror >= 0) {  // the columns of the tied decoder W this thread wrote
+        const std::size_t d = static_cast<std::size_t>(r.mirror);
+        packed_.pack_block(net_.layers()[d], d, net_.params().data(), 0, net_.layers()[d].in, r.in_lo, r.in_hi);
+      }
     }
   }
 
-  // Copies rows order[start + lo .. start + hi) of x into the same rows of the batch buffer and
-  // returns a view of the whole batch buffer (the other threads fill the other rows).
-  ConstRowMap<S> gather(const ConstRowMap<S>& x, Index start, Index lo, Index hi) {
-    for (Index r = lo; r < hi; ++r) ws_.batch.row(r) = x.row(order_[static_cast<std::size_t>(start + r)]);
-    return rows_of<S>(static_cast<const S*>(ws_.batch.data()), 0, ws_.batch.rows(), x.cols());
+  // Copies rows order[start + lo .. start + hi) of x into the same rows of `buffer` and returns a
+  // view of the whole buffer (the other threads fill the other rows).
+  ConstRowMap<S> gather(const ConstRowMap<S>& x, RowMatrix<S>& buffer, Index start, Index lo, Index hi) {
+    for (Index r = lo; r < hi; ++r) buffer.row(r) = x.row(order_[static_cast<std::size_t>(start + r)]);
+    return rows_of<S>(static_cast<const S*>(buffer.data()), 0, buffer.rows(), x.cols());
   }
 
   // Rows [lo, hi) of the batch with their noise, in the same rows of the input buffer; returns a
   // view of the whole input buffer. A row's noise is keyed by its index in x.
-  ConstRowMap<S> noisy_input(const ConstRowMap<S>& batch, Index start, Index lo, Index hi, bool use_order,
-                             const InputNoise& noise, std::uint64_t epoch) {
+  ConstRowMap<S> noisy_input(const ConstRowMap<S>& batch, Index start, Index lo, Index hi, const InputNoise& noise,
+                             std::uint64_t epoch) {
     for (Index r = lo; r < hi; ++r) {
       ws_.input.row(r) = batch.row(r);
-      const Index original = use_order ? order_[static_cast<std::size_t>(start + r)] : start + r;
+      const std::int64_t original = order_[static_cast<std::size_t>(start + r)];
       add_noise<S>(noise, epoch, static_cast<std::uint64_t>(original), ws_.input.row(r).data(), batch.cols());
     }
     return rows_of<S>(static_cast<const S*>(ws_.input.data()), 0, ws_.input.rows(), batch.cols());
@@ -256,6 +304,7 @@ class Trainer {
   std::vector<double> sum_sq_;
   std::vector<std::int64_t> order_;
   double last_penalty_ = 0.0;
+  std::vector<double> reserved_dropout_;  // the dropout rates ws_ was sized for
   PackedWeights<S> packed_;  // W and W^T packed for the next step's products, where sgemm would pack them
 };
 

@@ -7,19 +7,30 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from .activations import activate, activation_derivative
+from .dropout import dropout_mask
 from .losses import loss_elements, loss_gradient
+
+MEAN_FLOOR = 1e-6  # the KL penalty's batch means are kept in [MEAN_FLOOR, 1 - MEAN_FLOOR] (penalty.hpp)
+
+# What keys the counter RNG for a batch's dropout: (seed, epoch, each row's index in the training matrix).
+BatchKeys = Tuple[int, int, np.ndarray]
 
 
 class Network:
-    """A stack of dense layers a_l = f_l(a_{l-1} W_l + b_l), a loss, and the penalties training
-    adds to it: activity_l1 * (mean over rows of sum |a_code|), a_code the output of code_layer."""
+    """A stack of dense layers a_l = f_l(a_{l-1} W_l + b_l), a loss, and what training adds to it:
+    dropout[l] on layer l's output (inverted, training only), and the penalties
+    activity_l1 * (mean over rows of sum_j |a_code_j|) and
+    sparsity_weight * sum_j KL(sparsity_target || batch mean of a_code_j), a_code the output of code_layer."""
 
     def __init__(self, weights: Sequence[np.ndarray], activations: Sequence[str], loss: str,
-                 code_layer: Optional[int] = None, activity_l1: float = 0.0):
+                 code_layer: Optional[int] = None, activity_l1: float = 0.0, sparsity_weight: float = 0.0,
+                 sparsity_target: float = 0.05, dropout: Optional[Sequence[float]] = None):
         self.weights = [np.array(w) for w in weights]  # [W1, b1, W2, b2, ...]
         self.activations = list(activations)
         self.loss = loss
         self.code_layer, self.activity_l1 = code_layer, activity_l1
+        self.sparsity_weight, self.sparsity_target = sparsity_weight, sparsity_target
+        self.dropout = [0.0] * len(self.activations) if dropout is None else list(dropout)
         self.last_reconstruction = 0.0  # the last batch's mean reconstruction loss
         self.last_penalty_sum = 0.0     # and its penalties' sum over rows
         if loss == "bce" and self.activations[-1] != "sigmoid":
@@ -50,17 +61,35 @@ class Network:
         W, b = self.layer(self.n_layers - 1)
         return hidden, below @ W + b
 
-    def row_losses(self, x: np.ndarray) -> np.ndarray:
-        """Per-row sums of the elementwise loss of reconstructing x (in float64)."""
+    def row_losses(self, x: np.ndarray, target: Optional[np.ndarray] = None) -> np.ndarray:
+        """Per-row sums of the elementwise loss of producing target (default: x) from x (in float64)."""
         _, z = self.output_logits(x)
         out = z if self.loss == "bce" else activate(self.activations[-1], z)
-        return loss_elements(self.loss, out, x).astype(np.float64).sum(axis=1)
+        return loss_elements(self.loss, out, x if target is None else target).astype(np.float64).sum(axis=1)
 
-    def loss_and_gradients(self, x: np.ndarray, target: Optional[np.ndarray] = None) -> Tuple[float, List[np.ndarray]]:
-        """The objective of the batch x: the mean loss over all elements of reconstructing `target`
-        (default: x itself), plus the penalties' mean over rows; and its gradients [dW1, db1, ...]."""
+    def train_forward(self, x: np.ndarray, keys: Optional[BatchKeys]) -> Tuple[List[np.ndarray], List[np.ndarray],
+                                                                               np.ndarray]:
+        """Training's forward pass: (each hidden layer's output a_l, each layer's input, the last
+        layer's pre-activation z), with dropout keyed by `keys` after the layers that have it."""
+        outputs, inputs, a = [], [x], x
+        for l in range(self.n_layers - 1):
+            W, b = self.layer(l)
+            a = activate(self.activations[l], a @ W + b)
+            outputs.append(a)
+            if self.dropout[l] > 0:
+                seed, epoch, rows = keys
+                a = a * dropout_mask(self.dropout[l], seed, epoch, rows, l, a.shape[1], a.dtype.type)  # a m / (1 - p)
+            inputs.append(a)
+        W, b = self.layer(self.n_layers - 1)
+        return outputs, inputs, a @ W + b
+
+    def loss_and_gradients(self, x: np.ndarray, target: Optional[np.ndarray] = None,
+                           keys: Optional[BatchKeys] = None) -> Tuple[float, List[np.ndarray]]:
+        """The objective of the batch x: the mean loss over all elements of producing `target`
+        (default: x itself), plus the penalties' mean over rows; and its gradients [dW1, db1, ...].
+        `keys` draw the dropout masks (needed when there is dropout)."""
         y = x if target is None else target
-        hidden, z = self.output_logits(x)
+        hidden, inputs, z = self.train_forward(x, keys)
         count = y.size
         if self.loss == "bce":
             loss = loss_elements("bce", z, y).astype(np.float64).sum() / count
@@ -70,17 +99,30 @@ class Network:
             loss = loss_elements(self.loss, a, y).astype(np.float64).sum() / count
             dz = loss_gradient(self.loss, a, y) / y.dtype.type(count) * activation_derivative(self.activations[-1], a)
         grads: List[np.ndarray] = [np.empty(0)] * (2 * self.n_layers)
-        inputs = [x] + hidden  # inputs[l] is the input of layer l
+        n, dtype = len(x), x.dtype.type
+        penalty_sum = 0.0
         for l in range(self.n_layers - 1, -1, -1):
             W, _ = self.layer(l)
             grads[2 * l] = inputs[l].T @ dz       # dL/dW = x^T dL/dz
             grads[2 * l + 1] = dz.sum(axis=0)     # dL/db = sum over rows of dL/dz
             if l > 0:
-                da = dz @ W.T  # dL/da of the layer below
+                da = dz @ W.T  # dL/d(input of l)
+                a = hidden[l - 1]
+                if self.dropout[l - 1] > 0:
+                    da = da * self._mask(a, keys, l - 1)  # dL/da = dL/d(a m) m
                 if l - 1 == self.code_layer and self.activity_l1:
-                    da = da + x.dtype.type(self.activity_l1 / len(x)) * np.sign(inputs[l])  # + lambda/n sign(a)
-                dz = da * activation_derivative(self.activations[l - 1], inputs[l])  # dL/dz below
-        self.last_reconstruction, self.last_penalty_sum = float(loss), 0.0
-        if self.activity_l1:
-            self.last_penalty_sum = self.activity_l1 * float(np.abs(inputs[self.code_layer + 1].astype(np.float64)).sum())
-        return float(loss) + self.last_penalty_sum / len(x), grads
+                    da = da + dtype(self.activity_l1 / n) * np.sign(a)  # + lambda/n sign(a)
+                    penalty_sum += self.activity_l1 * float(np.abs(a.astype(np.float64)).sum())
+                if l - 1 == self.code_layer and self.sparsity_weight:
+                    rho, beta = self.sparsity_target, self.sparsity_weight
+                    means = np.clip(a.astype(np.float64).mean(axis=0), MEAN_FLOOR, 1 - MEAN_FLOOR)  # rho_hat_j
+                    kl = np.sum(rho * np.log(rho / means) + (1 - rho) * np.log((1 - rho) / (1 - means)))
+                    da = da + (beta / n * (-rho / means + (1 - rho) / (1 - means))).astype(dtype)  # d/da_rj of beta sum KL
+                    penalty_sum += n * beta * float(kl)  # every row carries the batch's value
+                dz = da * activation_derivative(self.activations[l - 1], a)  # dL/dz below
+        self.last_reconstruction, self.last_penalty_sum = float(loss), penalty_sum
+        return float(loss) + penalty_sum / n, grads
+
+    def _mask(self, a: np.ndarray, keys: BatchKeys, layer: int) -> np.ndarray:
+        seed, epoch, rows = keys
+        return dropout_mask(self.dropout[layer], seed, epoch, rows, layer, a.shape[1], a.dtype.type)

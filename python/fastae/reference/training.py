@@ -16,10 +16,12 @@ from .rng import shuffled_order
 def train_epoch(net: Network, opt: ReferenceOptimizer, X: np.ndarray, batch_size: int, shuffle: bool, rng_state: int,
                 clip_value: Optional[float] = None, clip_norm: Optional[float] = None,
                 rows: Optional[np.ndarray] = None, noise: Tuple[str, float] = ("none", 0.0), noise_seed: int = 0,
-                epoch: int = 0) -> Tuple[float, int]:
+                epoch: int = 0, target: Optional[np.ndarray] = None) -> Tuple[float, int]:
     """One epoch in batches (the last partial batch included) over X's rows `rows` (default: all);
-    returns (mean loss, new rng state). With noise (kind, level), each batch's input is the noisy
-    batch and its target the clean one."""
+    returns (objective, new rng state). With noise (kind, level), each batch's input is the noisy
+    batch and its target the clean one; with `target`, the batch's target is target's same rows.
+    noise_seed keys the noise and the network's dropout."""
+    T = X if target is None else target
     order = np.arange(X.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
     if shuffle:
         permutation, rng_state = shuffled_order(len(order), rng_state)
@@ -28,11 +30,13 @@ def train_epoch(net: Network, opt: ReferenceOptimizer, X: np.ndarray, batch_size
     for start in range(0, len(order), batch_size):
         originals = order[start:start + batch_size]
         batch = X[originals]
-        loss, grads = net.loss_and_gradients(add_noise(*noise, noise_seed, epoch, originals, batch), batch)
-        loss_sum += net.last_reconstruction * batch.size
+        clean = T[originals]
+        loss, grads = net.loss_and_gradients(add_noise(*noise, noise_seed, epoch, originals, batch), clean,
+                                             (noise_seed, epoch, originals))
+        loss_sum += net.last_reconstruction * clean.size
         penalty_sum += net.last_penalty_sum
         opt.step(net.weights, clip_gradients(grads, clip_value, clip_norm))
-    return loss_sum / (len(order) * X.shape[1]) + penalty_sum / len(order), rng_state  # the objective
+    return loss_sum / (len(order) * T.shape[1]) + penalty_sum / len(order), rng_state  # the objective
 
 
 class ReferenceAutoencoder:
@@ -43,7 +47,8 @@ class ReferenceAutoencoder:
         cfg = model._checked()
         self.dtype = model._dtype()
         self.net = Network([w.astype(self.dtype) for w in model.get_weights()], model.spec_.activations,
-                           model.spec_.loss, model.spec_.n_encoder - 1, cfg["activity_l1"])
+                           model.spec_.loss, model.spec_.n_encoder - 1, cfg["activity_l1"], cfg["sparsity_weight"],
+                           cfg["sparsity_target"], model._spec(model.n_features_in_, cfg, model.n_outputs_).dropout_rates)
         self.optimizer = ReferenceOptimizer(copy.deepcopy(cfg["optimizer"]))
         self.batch_size, self.shuffle = cfg["batch_size"], bool(model.shuffle)
         self.clip_value, self.clip_norm = cfg["clip_value"], cfg["clip_norm"]
@@ -53,12 +58,13 @@ class ReferenceAutoencoder:
         self.n_encoder_layers = model.n_encoder_layers_
         self.history: List[float] = []
 
-    def fit(self, X: np.ndarray, epochs: int = 1) -> "ReferenceAutoencoder":
+    def fit(self, X: np.ndarray, epochs: int = 1, target: Optional[np.ndarray] = None) -> "ReferenceAutoencoder":
         X = np.ascontiguousarray(X, dtype=self.dtype)
+        T = None if target is None else np.ascontiguousarray(target, dtype=self.dtype)
         for _ in range(epochs):
             loss, self.rng_state = train_epoch(self.net, self.optimizer, X, self.batch_size, self.shuffle,
                                                self.rng_state, self.clip_value, self.clip_norm, None, self.noise,
-                                               self.noise_seed, self.epoch)
+                                               self.noise_seed, self.epoch, T)
             self.history.append(loss)
             self.epoch += 1
         return self
@@ -72,12 +78,13 @@ class ReferenceAutoencoder:
     def reconstruct(self, X: np.ndarray) -> np.ndarray:
         return self.net.forward(np.asarray(X, dtype=self.dtype))[-1]
 
-    def reconstruction_error(self, X: np.ndarray) -> np.ndarray:
+    def reconstruction_error(self, X: np.ndarray, target: Optional[np.ndarray] = None) -> np.ndarray:
         X = np.asarray(X, dtype=self.dtype)
-        return self.net.row_losses(X) / X.shape[1]
+        T = X if target is None else np.asarray(target, dtype=self.dtype)
+        return self.net.row_losses(X, T) / T.shape[1]
 
-    def evaluate(self, X: np.ndarray) -> float:
-        return float(np.mean(self.reconstruction_error(X)))
+    def evaluate(self, X: np.ndarray, target: Optional[np.ndarray] = None) -> float:
+        return float(np.mean(self.reconstruction_error(X, target)))
 
     def get_weights(self) -> List[np.ndarray]:
         return [w.copy() for w in self.net.weights]
