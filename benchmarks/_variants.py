@@ -18,6 +18,10 @@ VARIANTS = {
     "masking noise 0.3": ({"noise": "masking", "noise_level": 0.3}, 0.85),
     "salt-and-pepper noise 0.2": ({"noise": "salt_pepper", "noise_level": 0.2}, 0.85),
     "L1 activity 1e-3": ({"activity_l1": 1e-3}, 0.85),
+    "dropout 0.2": ({"dropout": 0.2}, 0.85),
+    "KL sparsity 0.1, rho 0.05": ({"sparsity_weight": 0.1, "sparsity_target": 0.05, "latent_activation": "sigmoid"},
+                                  0.85),
+    "tied weights": ({"tied_weights": True}, 0.95),
 }
 
 

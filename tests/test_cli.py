@@ -165,13 +165,14 @@ def test_train_with_an_activity_penalty(tmp_path, capsys):
     assert model.activity_l1 == 0.001 and len(model.history_["penalty"]) == 1
 
 
-def test_train_with_dropout_and_a_kl_sparsity_penalty(tmp_path, capsys):
+def test_train_with_dropout_a_kl_sparsity_penalty_and_tied_weights(tmp_path, capsys):
     out = tmp_path / "sparse.fae"
     code, _, err = run(capsys, "train", "--data", "sample", "--epochs", "1", "--hidden", "16", "--latent", "8",
                        "--dropout", "0.2", "--latent-activation", "sigmoid", "--sparsity-weight", "0.1",
-                       "--sparsity-target", "0.1", "--quiet", "--out", out)
+                       "--sparsity-target", "0.1", "--tied", "--quiet", "--out", out)
     assert code == 0, err
     model = load(out)
+    assert model.tied_weights and model.spec_.mirror == [-1, -1, 1, 0]
     assert (model.dropout, model.sparsity_weight, model.sparsity_target) == (0.2, 0.1, 0.1)
     assert model.latent_activation == "sigmoid" and model.spec_.dropout_rates == [0.2, 0.0, 0.2, 0.0]
 

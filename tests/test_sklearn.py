@@ -32,6 +32,12 @@ ESTIMATORS = [
     Autoencoder(latent_dim=2, epochs=3, random_state=0),
     Autoencoder(latent_dim=2, hidden=(4,), epochs=3, dtype="float64", optimizer=Adam(lr=3e-3), random_state=0,
                 validation_fraction=0.25, early_stopping=True, patience=1, lr_schedule=CosineAnnealing(3)),
+    # the variants (tests/test_variants.py)
+    Autoencoder(latent_dim=2, epochs=3, random_state=0, noise="masking", noise_level=0.2),
+    Autoencoder(latent_dim=2, hidden=(4,), epochs=3, random_state=0, dropout=0.2),
+    Autoencoder(latent_dim=2, epochs=3, random_state=0, latent_activation="sigmoid", sparsity_weight=0.1,
+                activity_l1=0.01),
+    Autoencoder(latent_dim=2, hidden=(4,), epochs=3, random_state=0, tied_weights=True),
 ]
 
 

@@ -190,3 +190,52 @@ def test_an_x_to_target_mapping_matches_torch(dtype):
                                 activation="tanh", batch_size=15, optimizer=Adam(lr=0.01), dtype=dtype)
     assert model.get_weights()[-1].shape == (4,)
     assert relative_error(model.get_weights(), weights) < TORCH_TOL[dtype]
+
+
+class TiedTwin(torch.nn.Module):
+    """The model's network in torch with the decoder using the encoder's weights transposed."""
+
+    def __init__(self, model: Autoencoder, dtype: torch.dtype):
+        super().__init__()
+        weights = model.get_weights()
+        layers = model.spec_.layers
+        self.weights = torch.nn.ParameterList()
+        self.biases = torch.nn.ParameterList()
+        for i, s in enumerate(layers):
+            w = torch.from_numpy(weights[2 * i].T.copy()).to(dtype)  # torch's (out, in)
+            self.weights.append(torch.nn.Parameter(w, requires_grad=s.tied_to is None))
+            self.biases.append(torch.nn.Parameter(torch.from_numpy(weights[2 * i + 1].copy()).to(dtype)))
+        self.mirror = model.spec_.mirror
+        self.acts = [TORCH_ACTIVATIONS[s.activation]() for s in layers]
+
+    def forward(self, x):
+        for i, act in enumerate(self.acts):
+            w = self.weights[i] if self.mirror[i] < 0 else self.weights[self.mirror[i]].t()  # W_d = W_e^T
+            x = act(torch.nn.functional.linear(x, w, self.biases[i]))
+        return x
+
+
+@pytest.mark.parametrize("hidden", [(), (6,)])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_tied_weights_match_torch(hidden, dtype):
+    X = make_data(41, 10, seed=17)
+    model = Autoencoder(shuffle=False, random_state=0, n_threads=1, latent_dim=3, hidden=hidden, activation="tanh",
+                        loss="mse", batch_size=15, optimizer=Adam(lr=0.01, weight_decay=0.01), dtype=dtype,
+                        tied_weights=True).build(10)
+    tdtype = torch.float64 if dtype == "float64" else torch.float32
+    net = TiedTwin(model, tdtype)
+    opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=0.01, weight_decay=0.01)
+    model.set_params(warm_start=True).fit(X, epochs=3)
+    data = torch.from_numpy(X.astype(np.float64 if dtype == "float64" else np.float32))
+    torch.set_num_threads(1)
+    for _ in range(3):
+        for start in range(0, len(data), 15):
+            batch = data[start:start + 15]
+            opt.zero_grad()
+            torch.nn.functional.mse_loss(net(batch), batch).backward()
+            opt.step()
+    theirs = []
+    for i, e in enumerate(net.mirror):
+        w = net.weights[i] if e < 0 else net.weights[e].t()
+        theirs += [w.detach().numpy().T.copy(), net.biases[i].detach().numpy().copy()]
+    assert relative_error(model.get_weights(), theirs) < TORCH_TOL[dtype]

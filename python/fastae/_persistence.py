@@ -97,6 +97,7 @@ def restore_state(header: Dict[str, Any], arrays: Dict[str, np.ndarray], where: 
     model.build(fields["n_features"], fields["n_outputs"])
     core = model._model
     _copy_into(core.params, arrays.get("params"), "params", where)
+    model._check_tied(core.params, f"{where}: array 'params', as weights")
     for name, slot in core.optimizer_slots():
         _copy_into(slot, arrays.get(f"slot:{name}"), f"slot:{name}", where, non_negative=name in NON_NEGATIVE_SLOTS)
     core.optimizer_steps = fields["optimizer_steps"]

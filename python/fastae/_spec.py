@@ -27,6 +27,7 @@ class Dense:
     activation: str
     weight_at: int
     bias_at: int
+    tied_to: Optional[int] = None  # tied weights: the index of the encoder layer whose W^T this layer uses
 
     @property
     def n_params(self) -> int:
@@ -87,6 +88,11 @@ class ModelSpec:
         return rates
 
     @property
+    def mirror(self) -> List[int]:
+        """For each dense layer, the encoder layer whose W^T it uses (tied weights), else -1."""
+        return [-1 if s.tied_to is None else s.tied_to for s in self.layers]
+
+    @property
     def n_encoder(self) -> int:
         """How many dense layers the encoder has (the code is the last one's output)."""
         return sum(s.part == "encoder" for s in self.layers)
@@ -98,9 +104,10 @@ class ModelSpec:
 
 def autoencoder_spec(n_features: int, hidden: Sequence[int], latent_dim: int, activation: str,
                      latent_activation: str, output_activation: str, loss: str, n_outputs: Optional[int] = None,
-                     dropout: float = 0.0) -> ModelSpec:
+                     dropout: float = 0.0, tied: bool = False) -> ModelSpec:
     """n_features -> *hidden -> latent_dim (the encoder), then the mirror back to n_outputs (default:
-    n_features), with dropout at `dropout` after every hidden layer but the code."""
+    n_features), with dropout at `dropout` after every hidden layer but the code; with `tied`,
+    decoder layer k uses the transpose of the W of the encoder layer it mirrors."""
     widths = [*hidden, latent_dim, *reversed(hidden), n_features if n_outputs is None else n_outputs]
     n_encoder = len(hidden) + 1
     stages: List[Stage] = []
@@ -113,7 +120,8 @@ def autoencoder_spec(n_features: int, hidden: Sequence[int], latent_dim: int, ac
             name, act = "output", output_activation
         else:
             name, act = f"{part}_{i + 1 if part == 'encoder' else i + 1 - n_encoder}", activation
-        stages.append(Dense(name, part, fan_in, fan_out, act, at, at + fan_in * fan_out))
+        tied_to = len(widths) - 1 - i if tied and part == "decoder" else None  # layer L-1-e mirrors layer e
+        stages.append(Dense(name, part, fan_in, fan_out, act, at, at + fan_in * fan_out, tied_to))
         if dropout > 0 and name not in ("latent", "output"):
             stages.append(Dropout(f"dropout_{sum(isinstance(s, Dropout) for s in stages) + 1}", part, i, dropout, fan_out))
         at += fan_in * fan_out + fan_out

@@ -25,7 +25,8 @@ from .schedules import check_schedule
 __all__ = ["Autoencoder"]
 
 # Hyperparameters that define the network; changing one after build needs a new fit.
-_ARCHITECTURE = ("latent_dim", "hidden", "activation", "latent_activation", "output_activation", "loss", "dtype")
+_ARCHITECTURE = ("latent_dim", "hidden", "activation", "latent_activation", "output_activation", "loss", "dtype",
+                 "tied_weights")
 
 
 @model_class
@@ -46,7 +47,7 @@ class Autoencoder(Estimator, EpochDriver):
                  validation_fraction: Optional[float] = None, early_stopping: bool = False, patience: int = 5,
                  min_delta: float = 0.0, restore_best_weights: bool = True, lr_schedule: Any = None,
                  noise: str = "none", noise_level: float = 0.1, activity_l1: float = 0.0, dropout: float = 0.0,
-                 sparsity_weight: float = 0.0, sparsity_target: float = 0.05):
+                 sparsity_weight: float = 0.0, sparsity_target: float = 0.05, tied_weights: bool = False):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.activation = activation
@@ -77,6 +78,7 @@ class Autoencoder(Estimator, EpochDriver):
         self.dropout = dropout
         self.sparsity_weight = sparsity_weight
         self.sparsity_target = sparsity_target
+        self.tied_weights = tied_weights
 
     def _checked(self) -> Dict[str, Any]:
         """The hyperparameters, validated and normalised."""
@@ -90,7 +92,7 @@ class Autoencoder(Estimator, EpochDriver):
         if loss == "bce" and output_activation != "sigmoid":
             raise ValueError(f"loss: 'bce' needs output_activation='sigmoid' (got {output_activation!r}); "
                              "BCE is computed from the sigmoid's logits")
-        for flag in ("shuffle", "warm_start", "early_stopping", "restore_best_weights"):
+        for flag in ("shuffle", "warm_start", "early_stopping", "restore_best_weights", "tied_weights"):
             if not isinstance(getattr(self, flag), (bool, np.bool_)):
                 raise TypeError(f"{flag}: expected True or False, got {getattr(self, flag)!r}")
         if self.random_state is not None:
@@ -154,7 +156,10 @@ class Autoencoder(Estimator, EpochDriver):
         n_features), refused if it cannot fit in memory."""
         spec = autoencoder_spec(n_features, cfg["hidden"], cfg["latent_dim"], cfg["activation"],
                                 cfg["latent_activation"], cfg["output_activation"], cfg["loss"], n_outputs,
-                                cfg["dropout"])
+                                cfg["dropout"], bool(self.tied_weights))
+        if self.tied_weights and spec.n_outputs != n_features:
+            raise ValueError(f"tied_weights: the output layer would use the transpose of the first layer's W, "
+                             f"which needs as many outputs as inputs ({n_features}), not {spec.n_outputs}")
         _check_network_fits(spec, cfg["dtype"])
         return spec
 
@@ -172,12 +177,14 @@ class Autoencoder(Estimator, EpochDriver):
         except MemoryError:
             raise ValueError(f"latent_dim, hidden: not enough memory for the network {spec.sizes}") from None
         model.set_dropout(spec.dropout_rates)
+        model.set_tied(spec.mirror)
         rng = np.random.default_rng(self.random_state)
         for stage in spec.layers:
             n_weights = stage.fan_in * stage.fan_out
             limit = np.sqrt(6.0 / (stage.fan_in + stage.fan_out))  # Glorot uniform: U(-sqrt(6/(in+out)), +sqrt(6/(in+out)))
             model.params[stage.weight_at:stage.weight_at + n_weights] = rng.uniform(-limit, limit, n_weights)
             model.params[stage.bias_at:stage.bias_at + stage.fan_out] = 0.0
+        _tie(spec, model.params)
         self._model = model
         self.spec_ = spec
         self._rng_state = int(rng.integers(0, 2**64, dtype=np.uint64))
@@ -216,16 +223,19 @@ class Autoencoder(Estimator, EpochDriver):
         """Print a table of the layers: output size, activation, parameter count, and the total."""
         self._require_built("summary")
         rows = [("input", str(self.n_features_in_), "", "")]
-        rows += [(s.name, str(s.fan_out), s.activation or f"rate {s.rate:g}", f"{s.n_params:,}")
+        rows += [(s.name, str(s.fan_out), s.activation or f"rate {s.rate:g}",
+                  f"{s.n_params:,}" if getattr(s, "tied_to", None) is None else f"{s.fan_out:,} + W tied")
                  for s in self.spec_.stages]
         header = ("Layer", "Output", "Activation", "Params")
         widths = [max(len(r[c]) for r in rows + [header]) for c in range(4)]
         line = lambda r: f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]:>{widths[3]}}"
         rule = "-" * len(line(header))
         dtype = np.dtype(self._dtype()).name
+        shared = sum(s.fan_in * s.fan_out for s in self.spec_.layers if s.tied_to is not None)
+        tied = f" ({self._model.n_params - shared:,} trained: the tied decoder W are copies)" if shared else ""
         print_fn("\n".join([f"Autoencoder: {' -> '.join(map(str, self.layer_sizes_))}  (loss {self._model.loss}, {dtype})",
                             rule, line(header), rule, *map(line, rows), rule,
-                            f"Total params: {self._model.n_params:,}"]))
+                            f"Total params: {self._model.n_params:,}" + tied]))
 
     def __sklearn_tags__(self) -> Any:
         # scikit-learn (>= 1.6) reads these when the model is checked or used in a Pipeline.
@@ -508,8 +518,18 @@ class Autoencoder(Estimator, EpochDriver):
                                          f"{staged.dtype.name}'s range")
                     raise ValueError(f"{name}: contains NaN or infinity (first at flat index {at_bad})")
                 staged[at:at + arr.size] = cast
+        self._check_tied(staged, "weights")
         self._model.params[:] = staged
         return self
+
+    def _check_tied(self, params: np.ndarray, name: str) -> None:
+        """Refuse flat parameters whose tied decoder W is not exactly its encoder W's transpose."""
+        layers = self.spec_.layers
+        for d, s in enumerate(layers):
+            if s.tied_to is not None and not np.array_equal(_weight(params, s), _weight(params, layers[s.tied_to]).T):
+                e = s.tied_to
+                raise ValueError(f"{name}[{2 * d}]: with tied_weights=True the W of {s.name} must be the transpose of "
+                                 f"{name}[{2 * e}], the W of {layers[e].name}; this pair differs")
 
     # ----------------------------------------------------------------- persistence
     @reads_model
@@ -535,6 +555,18 @@ def _check_network_fits(spec: ModelSpec, dtype: type) -> None:
     if needed > memory:
         raise ValueError(f"latent_dim, hidden: the network {spec.sizes} has {n_params:,} parameters and needs about "
                          f"{needed / 2**30:,.1f} GiB with its optimizer state; this machine has {memory / 2**30:,.1f} GiB")
+
+
+def _weight(params: np.ndarray, s: Any) -> np.ndarray:
+    """The W of dense stage s, a view into the flat parameters."""
+    return params[s.weight_at:s.weight_at + s.fan_in * s.fan_out].reshape(s.fan_in, s.fan_out)
+
+
+def _tie(spec: ModelSpec, params: np.ndarray) -> None:
+    """Each tied decoder W = the transpose of its encoder W."""
+    for s in spec.layers:
+        if s.tied_to is not None:
+            _weight(params, s)[:] = _weight(params, spec.layers[s.tied_to]).T
 
 
 def _warn_if_target_in_y(y: Any, n_rows: int, what: str) -> None:

@@ -20,21 +20,30 @@ class Network:
     """A stack of dense layers a_l = f_l(a_{l-1} W_l + b_l), a loss, and what training adds to it:
     dropout[l] on layer l's output (inverted, training only), and the penalties
     activity_l1 * (mean over rows of sum_j |a_code_j|) and
-    sparsity_weight * sum_j KL(sparsity_target || batch mean of a_code_j), a_code the output of code_layer."""
+    sparsity_weight * sum_j KL(sparsity_target || batch mean of a_code_j), a_code the output of code_layer;
+    with mirror[d] = e, decoder layer d uses W_e^T (tied weights)."""
 
     def __init__(self, weights: Sequence[np.ndarray], activations: Sequence[str], loss: str,
                  code_layer: Optional[int] = None, activity_l1: float = 0.0, sparsity_weight: float = 0.0,
-                 sparsity_target: float = 0.05, dropout: Optional[Sequence[float]] = None):
+                 sparsity_target: float = 0.05, dropout: Optional[Sequence[float]] = None,
+                 mirror: Optional[Sequence[int]] = None):
         self.weights = [np.array(w) for w in weights]  # [W1, b1, W2, b2, ...]
         self.activations = list(activations)
         self.loss = loss
         self.code_layer, self.activity_l1 = code_layer, activity_l1
         self.sparsity_weight, self.sparsity_target = sparsity_weight, sparsity_target
         self.dropout = [0.0] * len(self.activations) if dropout is None else list(dropout)
+        self.mirror = [-1] * len(self.activations) if mirror is None else list(mirror)  # tied: W_d = W_e^T
         self.last_reconstruction = 0.0  # the last batch's mean reconstruction loss
         self.last_penalty_sum = 0.0     # and its penalties' sum over rows
         if loss == "bce" and self.activations[-1] != "sigmoid":
             raise ValueError("loss: 'bce' needs a sigmoid output activation")
+
+    def tie(self) -> None:
+        """W_d = W_e^T for every tied decoder layer d mirroring encoder layer e (after each step)."""
+        for d, e in enumerate(self.mirror):
+            if e >= 0:
+                self.weights[2 * d] = self.weights[2 * e].T.copy()
 
     @property
     def n_layers(self) -> int:
@@ -120,6 +129,10 @@ class Network:
                     da = da + (beta / n * (-rho / means + (1 - rho) / (1 - means))).astype(dtype)  # d/da_rj of beta sum KL
                     penalty_sum += n * beta * float(kl)  # every row carries the batch's value
                 dz = da * activation_derivative(self.activations[l - 1], a)  # dL/dz below
+        for d, e in enumerate(self.mirror):  # tied: W_e appears as itself and as W_d = W_e^T
+            if e >= 0:
+                grads[2 * e] = grads[2 * e] + grads[2 * d].T  # dL/dW_e += (dL/dW_d)^T
+                grads[2 * d] = np.zeros_like(grads[2 * d])     # W_d is not a parameter of its own
         self.last_reconstruction, self.last_penalty_sum = float(loss), penalty_sum
         return float(loss) + penalty_sum / n, grads
 

@@ -36,6 +36,7 @@ def train_epoch(net: Network, opt: ReferenceOptimizer, X: np.ndarray, batch_size
         loss_sum += net.last_reconstruction * clean.size
         penalty_sum += net.last_penalty_sum
         opt.step(net.weights, clip_gradients(grads, clip_value, clip_norm))
+        net.tie()
     return loss_sum / (len(order) * T.shape[1]) + penalty_sum / len(order), rng_state  # the objective
 
 
@@ -48,7 +49,8 @@ class ReferenceAutoencoder:
         self.dtype = model._dtype()
         self.net = Network([w.astype(self.dtype) for w in model.get_weights()], model.spec_.activations,
                            model.spec_.loss, model.spec_.n_encoder - 1, cfg["activity_l1"], cfg["sparsity_weight"],
-                           cfg["sparsity_target"], model._spec(model.n_features_in_, cfg, model.n_outputs_).dropout_rates)
+                           cfg["sparsity_target"], model._spec(model.n_features_in_, cfg, model.n_outputs_).dropout_rates,
+                           model.spec_.mirror)
         self.optimizer = ReferenceOptimizer(copy.deepcopy(cfg["optimizer"]))
         self.batch_size, self.shuffle = cfg["batch_size"], bool(model.shuffle)
         self.clip_value, self.clip_norm = cfg["clip_value"], cfg["clip_norm"]
