@@ -5,7 +5,7 @@ machine's GEMM limit, all measured in one run.
     python benchmarks/bench_train.py --quick         # 10,000 rows, fewer repeats
     python benchmarks/bench_train.py --workloads wide --peers pytorch jax --threads 2
     python benchmarks/bench_train.py --rounds 3      # runners take turns three times: steadier ratios
-    python benchmarks/bench_train.py --variants      # the model variants against the plain model, on mnist-deep
+    python benchmarks/bench_train.py --variants      # the model variants against the plain model (mnist-deep, mnist-shallow)
 
 Every (runner, workload, threads) is measured in a fresh subprocess pinned to that many cores,
 so that thread settings cannot leak between frameworks. A runner trains one warm-up epoch, then
@@ -160,14 +160,14 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900, help="seconds per measurement")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     parser.add_argument("--variants", action="store_true",
-                        help="only fastae's variants (noise, penalties) against the plain model on mnist-deep")
+                        help="only fastae's variants (noise, dropout, penalties, tied weights) against the plain model")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     parser.add_argument("--variants-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.variants_child:
         threads, rows, rounds = (int(v) for v in args.variants_child)
-        print(json.dumps(measure_variants(WORKLOADS["mnist-deep"], threads, rows, rounds)))
+        print(json.dumps(measure_variants(WORKLOADS, threads, rows, rounds)))
         return
     if args.variants:
         rows = 10000 if args.quick else 20000
@@ -176,8 +176,8 @@ def main() -> None:
                               capture_output=True, text=True, check=True)
         figures = json.loads(done.stdout.strip().splitlines()[-1])
         write_report(args.out, "variants", figures, variants_table(figures),
-                     f"mnist-deep (784-128-64-128-784, batch 256), {rows:,} rows, {args.threads} threads, the variants "
-                     f"taking turns; median of {rounds} epochs each")
+                     f"mnist-deep (784-128-64-128-784, batch 256) and mnist-shallow (784-32-784, bce, batch 256), "
+                     f"{rows:,} rows, {args.threads} threads, the variants taking turns; median of {rounds} epochs each")
         return
     if args.child:
         runner, workload, threads, rows, repeats = args.child

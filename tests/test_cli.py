@@ -177,10 +177,20 @@ def test_train_with_dropout_a_kl_sparsity_penalty_and_tied_weights(tmp_path, cap
     assert model.latent_activation == "sigmoid" and model.spec_.dropout_rates == [0.2, 0.0, 0.2, 0.0]
 
 
+def test_train_a_contractive_model(tmp_path, capsys):
+    out = tmp_path / "contractive.fae"
+    code, _, err = run(capsys, "train", "--data", "sample", "--epochs", "1", "--hidden", "--latent", "8",
+                       "--latent-activation", "sigmoid", "--contractive", "0.1", "--quiet", "--out", out)
+    assert code == 0, err
+    model = load(out)
+    assert model.contractive == 0.1 and model.history_["penalty"][0] > 0
+
+
 @pytest.mark.parametrize("argv, words", [
     (["--noise", "blur"], "invalid choice: 'blur'"),
     (["--sparsity-weight", "0.1"], "needs latent_activation='sigmoid' (got 'linear')"),
     (["--dropout", "1"], "dropout: must be"),
+    (["--hidden", "16", "--contractive", "0.1"], "contractive: the exact penalty"),
     (["--noise", "masking", "--noise-level", "1.5"], "noise_level: masking noise needs a probability in [0, 1)"),
     (["--noise", "gaussian", "--noise-level", "x"], "invalid float value: 'x'"),
 ])

@@ -38,6 +38,7 @@ ESTIMATORS = [
     Autoencoder(latent_dim=2, epochs=3, random_state=0, latent_activation="sigmoid", sparsity_weight=0.1,
                 activity_l1=0.01),
     Autoencoder(latent_dim=2, hidden=(4,), epochs=3, random_state=0, tied_weights=True),
+    Autoencoder(latent_dim=2, epochs=3, random_state=0, latent_activation="tanh", contractive=0.1),
 ]
 
 

@@ -239,3 +239,30 @@ def test_tied_weights_match_torch(hidden, dtype):
         w = net.weights[i] if e < 0 else net.weights[e].t()
         theirs += [w.detach().numpy().T.copy(), net.biases[i].detach().numpy().copy()]
     assert relative_error(model.get_weights(), theirs) < TORCH_TOL[dtype]
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "softplus", "elu"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_contractive_penalty_matches_torch_autograd(activation, dtype):
+    """torch computes ||dh/dx||_F^2 by autograd itself (create_graph=True, one code unit at a time)
+    and differentiates through it: no formula of ours is in its gradient."""
+    X = make_data(41, 10, seed=18)
+    model = Autoencoder(shuffle=False, random_state=0, n_threads=1, latent_dim=3, latent_activation=activation,
+                        loss="mse", batch_size=15, optimizer=Adam(lr=0.01), dtype=dtype, contractive=0.2).build(10)
+    tdtype = torch.float64 if dtype == "float64" else torch.float32
+    net = torch_twin(model, tdtype)
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    model.set_params(warm_start=True).fit(X, epochs=3)
+    data = torch.from_numpy(X.astype(np.float64 if dtype == "float64" else np.float32))
+    torch.set_num_threads(1)
+    for _ in range(3):
+        for start in range(0, len(data), 15):
+            batch = data[start:start + 15].clone().requires_grad_(True)
+            opt.zero_grad()
+            code = net[:2](batch)
+            jacobian_sq = sum((torch.autograd.grad(code[:, j].sum(), batch, create_graph=True)[0] ** 2).sum(dim=1)
+                              for j in range(code.shape[1]))  # rows are independent: d code_j / d x per row
+            loss = torch.nn.functional.mse_loss(net(batch), batch.detach()) + 0.2 * jacobian_sq.mean()
+            loss.backward()
+            opt.step()
+    assert relative_error(model.get_weights(), torch_weights(net)) < TORCH_TOL[dtype]

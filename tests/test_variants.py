@@ -21,14 +21,17 @@ VARIANTS = {
     "activity_l1": dict(activity_l1=0.01),
     "kl_sparsity": dict(latent_activation="sigmoid", sparsity_weight=0.2, sparsity_target=0.1),
     "tied": dict(tied_weights=True),
+    "contractive": dict(contractive=0.1, hidden=()),
 }
-ALL = {k: v for params in VARIANTS.values() for k, v in params.items() if k not in ("noise", "noise_level")}
+ALL = {k: v for params in VARIANTS.values() for k, v in params.items()
+       if k not in ("noise", "noise_level", "contractive", "hidden")}  # contractive: see test_contractive.py
 ALL.update(noise="salt_pepper", noise_level=0.2)
 
 
 @pytest.mark.parametrize("name", [*VARIANTS, "all"])
 def test_each_variant_saves_loads_pickles_clones_and_resumes(name, tmp_path):
-    params = dict(VARIANTS.get(name, ALL), latent_dim=3, hidden=(6,), epochs=4, random_state=0, n_threads=1)
+    params = dict(latent_dim=3, hidden=(6,), epochs=4, random_state=0, n_threads=1)
+    params.update(VARIANTS.get(name, ALL))
     X = make_data(60, 9)
     whole = Autoencoder(**params).fit(X)
     half = Autoencoder(**params).fit(X, epochs=2)

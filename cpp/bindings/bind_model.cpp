@@ -76,18 +76,21 @@ void bind_model_for(py::module_& m, const char* name) {
       .def("set_optimizer", &M::set_optimizer, py::arg("config"), "Replace the optimizer; its state starts at zero")
       .def(
           "set_penalties",
-          [](M& self, Index code_layer, double activity_l1, double sparsity_weight, double sparsity_target) {
+          [](M& self, Index code_layer, double activity_l1, double sparsity_weight, double sparsity_target,
+             double contractive) {
             Penalties p;
             p.code_layer = code_layer;
             p.activity_l1 = activity_l1;
             p.sparsity_weight = sparsity_weight;
             p.sparsity_target = sparsity_target;
+            p.contractive = contractive;
             self.network.set_penalties(p);
           },
           py::arg("code_layer"), py::arg("activity_l1") = 0.0, py::arg("sparsity_weight") = 0.0,
-          py::arg("sparsity_target") = 0.05,
+          py::arg("sparsity_target") = 0.05, py::arg("contractive") = 0.0,
           "The penalties training adds to the loss: activity_l1 * mean over rows of sum |code|, and "
-          "sparsity_weight * sum_j KL(sparsity_target || batch mean of code_j)")
+          "sparsity_weight * sum_j KL(sparsity_target || batch mean of code_j), and contractive * mean over rows of "
+          "||d code / d X||_F^2 (a one-layer encoder)")
       .def("set_dropout", [](M& self, const std::vector<double>& rates) { self.network.set_dropout(rates); },
            py::arg("rates"), "The dropout rate on each layer's output in training (0: none; hidden layers only)")
       .def_property_readonly("dropout", [](const M& self) { return self.network.dropout(); })

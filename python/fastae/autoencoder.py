@@ -47,7 +47,8 @@ class Autoencoder(Estimator, EpochDriver):
                  validation_fraction: Optional[float] = None, early_stopping: bool = False, patience: int = 5,
                  min_delta: float = 0.0, restore_best_weights: bool = True, lr_schedule: Any = None,
                  noise: str = "none", noise_level: float = 0.1, activity_l1: float = 0.0, dropout: float = 0.0,
-                 sparsity_weight: float = 0.0, sparsity_target: float = 0.05, tied_weights: bool = False):
+                 sparsity_weight: float = 0.0, sparsity_target: float = 0.05, tied_weights: bool = False,
+                 contractive: float = 0.0):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.activation = activation
@@ -79,6 +80,7 @@ class Autoencoder(Estimator, EpochDriver):
         self.sparsity_weight = sparsity_weight
         self.sparsity_target = sparsity_target
         self.tied_weights = tied_weights
+        self.contractive = contractive
 
     def _checked(self) -> Dict[str, Any]:
         """The hyperparameters, validated and normalised."""
@@ -107,6 +109,10 @@ class Autoencoder(Estimator, EpochDriver):
         if dropout > 0 and len(hidden) == 0:
             raise ValueError(f"dropout: acts on the hidden layers' outputs (not the code, not the output), and "
                              f"hidden=() has none; add hidden layers or set dropout=0")
+        contractive = check_non_negative_float("contractive", self.contractive)
+        if contractive > 0 and len(hidden) > 0:
+            raise ValueError(f"contractive: the exact penalty ||d code / d x||_F^2 is computed for a one-layer "
+                             f"encoder (hidden=()), not hidden={tuple(hidden)!r}")
         return {
             "latent_dim": check_int("latent_dim", self.latent_dim, high=MAX_UNITS),
             "hidden": tuple(check_int(f"hidden[{i}]", h, high=MAX_UNITS) for i, h in enumerate(hidden)),
@@ -132,6 +138,7 @@ class Autoencoder(Estimator, EpochDriver):
             "dropout": dropout,
             "sparsity_weight": sparsity_weight,
             "sparsity_target": check_fraction("sparsity_target", self.sparsity_target),
+            "contractive": contractive,
         }
 
     def _set_objective(self, cfg: Dict[str, Any]) -> bool:
@@ -140,8 +147,8 @@ class Autoencoder(Estimator, EpochDriver):
         self.spec_ = self._spec(self.n_features_in_, cfg, self.spec_.n_outputs)  # the same layers; dropout may differ
         self._model.set_dropout(self.spec_.dropout_rates)
         self._model.set_penalties(self.spec_.n_encoder - 1, cfg["activity_l1"], cfg["sparsity_weight"],
-                                  cfg["sparsity_target"])
-        return cfg["activity_l1"] > 0 or cfg["sparsity_weight"] > 0
+                                  cfg["sparsity_target"], cfg["contractive"])
+        return cfg["activity_l1"] > 0 or cfg["sparsity_weight"] > 0 or cfg["contractive"] > 0
 
     def _core_optimizer(self, cfg: Dict[str, Any]) -> Any:
         config = _core.OptimizerConfig()

@@ -103,6 +103,9 @@ def build_parser() -> Parser:
                             "--latent-activation sigmoid (default 0)")
     train.add_argument("--sparsity-target", type=float, default=0.05,
                        help="R, the mean activation the KL penalty pulls each code unit to (default 0.05)")
+    train.add_argument("--contractive", type=float, default=0.0,
+                       help="contractive penalty: adds L * mean over rows of ||d code / d x||_F^2; needs --hidden "
+                            "with no sizes (a one-layer encoder) (default 0)")
     train.add_argument("--tied", action="store_true",
                        help="tied weights: each decoder layer uses the transpose of its mirror encoder layer's W")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -167,7 +170,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                         batch_size=args.batch_size, epochs=args.epochs, random_state=args.seed,
                         noise=args.noise, noise_level=args.noise_level, activity_l1=args.activity_l1,
                         dropout=args.dropout, sparsity_weight=args.sparsity_weight,
-                        sparsity_target=args.sparsity_target, tied_weights=args.tied,
+                        sparsity_target=args.sparsity_target, tied_weights=args.tied, contractive=args.contractive,
                         n_threads=args.threads, verbose=0 if args.quiet else 1)
     if not args.quiet:
         print(f"data: {data.name}, {len(data.X_train):,} training and {len(data.X_test):,} test samples of "

@@ -2,6 +2,7 @@
 // Every derivative is written in terms of the layer's output a = f(z), so only a is stored.
 #pragma once
 
+#include <cmath>
 #include <string>
 
 #include "fastae/packet.hpp"
@@ -49,6 +50,23 @@ void bias_activate(Z&& z, const B& b, Activation act) {
     auto row = z.row(r).array();
     row += b.array();
     activate_row(row, act);
+  }
+}
+
+// f'(z) and f''(z) at one value, written from a = f(z) (the contractive penalty needs both).
+inline void first_and_second_derivative(Activation act, double a, double& d1, double& d2) {
+  switch (act) {
+    case Activation::Linear: d1 = 1.0, d2 = 0.0; return;
+    case Activation::Relu: d1 = a > 0.0 ? 1.0 : 0.0, d2 = 0.0; return;
+    case Activation::LeakyRelu: d1 = a > 0.0 ? 1.0 : kLeakySlope, d2 = 0.0; return;
+    case Activation::Elu: d1 = a > 0.0 ? 1.0 : a + kEluAlpha, d2 = a > 0.0 ? 0.0 : a + kEluAlpha; return;  // alpha e^z
+    case Activation::Tanh: d1 = 1.0 - a * a, d2 = -2.0 * a * d1; return;                                  // f'' = -2 f f'
+    case Activation::Sigmoid: d1 = a * (1.0 - a), d2 = d1 * (1.0 - 2.0 * a); return;                      // f'' = f' (1 - 2 f)
+    case Activation::Softplus: {
+      const double sig = -std::expm1(-a);  // f' = sigmoid(z) = 1 - e^-a
+      d1 = sig, d2 = sig * (1.0 - sig);    // f'' = sigmoid' = sigmoid (1 - sigmoid)
+      return;
+    }
   }
 }
 

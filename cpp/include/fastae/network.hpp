@@ -99,6 +99,8 @@ class Network {
       throw std::invalid_argument("sparsity_weight: the KL sparsity penalty needs a sigmoid code");
     if (p.sparsity_weight > 0.0 && !(p.sparsity_target > 0.0 && p.sparsity_target < 1.0))
       throw std::invalid_argument("sparsity_target: must be in (0, 1)");
+    if (p.contractive > 0.0 && p.code_layer != 0)
+      throw std::invalid_argument("contractive: the exact penalty needs a one-layer encoder");
     penalties_ = p;
   }
   // Tied weights: mirror[d] = e makes decoder layer d use W_e^T, the transpose of encoder layer
@@ -216,6 +218,9 @@ class Network {
       if (l - 1 == penalties_.code_layer) add_code_penalties(ws, dx, lo, rows, batch_rows);
       multiply_by_derivative(dx, slice(ws.outputs[below], lo, rows), layers_[below].activation);  // dL/dz = dL/da f'(z)
     }
+    if (penalties_.contractive > 0.0)  // its part of dL/dz of the code (the first layer), penalty.hpp
+      add_contractive<S>(slice(ws.outputs[0], lo, rows), slice(ws.deltas[0], lo, rows), layers_[0].activation, weight(0),
+                         penalties_.contractive, batch_rows, ws.row_penalty.data() + lo);
   }
 
   // Training, second half, after backward_rows on every row: the gradient of the block
@@ -235,6 +240,9 @@ class Network {
       RowMap<S> gW(grad + s.weight_offset + in_lo * s.out + out_lo, in_hi - in_lo, out_hi - out_lo,
                    Eigen::OuterStride<>(s.out));
       product<S>(a, true, dz_cols, false, gW);  // dL/dW[in_lo:in_hi, out_lo:out_hi] = a[:, in_lo:in_hi]^T dL/dz[:, out_lo:out_hi]
+      if (l == 0 && penalties_.contractive > 0.0)  // and the contractive penalty's part through W itself
+        add_contractive_weight_gradient<S>(slice(ws.outputs[0], 0, batch_rows), s.activation, weight(0),
+                                           penalties_.contractive, in_lo, in_hi, out_lo, out_hi, gW);
     }
     if (b_hi > b_lo) bias_in(grad, l).segment(b_lo, b_hi - b_lo) = dz.middleCols(b_lo, b_hi - b_lo).colwise().sum();
   }

@@ -51,3 +51,20 @@ def activation_derivative(name: str, a: np.ndarray) -> np.ndarray:
     if name == "softplus":
         return -np.expm1(-a)  # sigmoid(z) = 1 - e^-a
     raise ValueError(f"activation: unknown name {name!r}")
+
+
+def activation_second_derivative(name: str, a: np.ndarray) -> np.ndarray:
+    """f''(z) written from the output a = f(z), in float64 (the contractive penalty's gradient)."""
+    a = a.astype(np.float64)
+    if name in ("linear", "relu", "leaky_relu"):
+        return np.zeros_like(a)
+    if name == "elu":
+        return np.where(a > 0, 0.0, a + ELU_ALPHA)  # alpha e^z
+    if name == "tanh":
+        return -2 * a * (1 - a * a)  # -2 f f'
+    if name == "sigmoid":
+        return a * (1 - a) * (1 - 2 * a)  # f' (1 - 2 f)
+    if name == "softplus":
+        sig = -np.expm1(-a)
+        return sig * (1 - sig)  # sigmoid'(z)
+    raise ValueError(f"activation: unknown name {name!r}")

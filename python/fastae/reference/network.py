@@ -6,7 +6,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .activations import activate, activation_derivative
+from .activations import activate, activation_derivative, activation_second_derivative
 from .dropout import dropout_mask
 from .losses import loss_elements, loss_gradient
 
@@ -26,7 +26,7 @@ class Network:
     def __init__(self, weights: Sequence[np.ndarray], activations: Sequence[str], loss: str,
                  code_layer: Optional[int] = None, activity_l1: float = 0.0, sparsity_weight: float = 0.0,
                  sparsity_target: float = 0.05, dropout: Optional[Sequence[float]] = None,
-                 mirror: Optional[Sequence[int]] = None):
+                 mirror: Optional[Sequence[int]] = None, contractive: float = 0.0):
         self.weights = [np.array(w) for w in weights]  # [W1, b1, W2, b2, ...]
         self.activations = list(activations)
         self.loss = loss
@@ -34,6 +34,9 @@ class Network:
         self.sparsity_weight, self.sparsity_target = sparsity_weight, sparsity_target
         self.dropout = [0.0] * len(self.activations) if dropout is None else list(dropout)
         self.mirror = [-1] * len(self.activations) if mirror is None else list(mirror)  # tied: W_d = W_e^T
+        self.contractive = contractive
+        if contractive and code_layer != 0:
+            raise ValueError("contractive: the exact penalty needs a one-layer encoder")
         self.last_reconstruction = 0.0  # the last batch's mean reconstruction loss
         self.last_penalty_sum = 0.0     # and its penalties' sum over rows
         if loss == "bce" and self.activations[-1] != "sigmoid":
@@ -129,6 +132,16 @@ class Network:
                     da = da + (beta / n * (-rho / means + (1 - rho) / (1 - means))).astype(dtype)  # d/da_rj of beta sum KL
                     penalty_sum += n * beta * float(kl)  # every row carries the batch's value
                 dz = da * activation_derivative(self.activations[l - 1], a)  # dL/dz below
+                if l == 1 and self.contractive:  # the code of a one-layer encoder: ||dh/dx||_F^2 = sum_j f'(z_j)^2 s_j
+                    lam, act, W0 = self.contractive, self.activations[0], self.weights[0].astype(np.float64)
+                    d1 = activation_derivative(act, a).astype(np.float64)
+                    d2 = activation_second_derivative(act, a)
+                    s = (W0 * W0).sum(axis=0)  # s_j = sum_i W_ij^2
+                    dz = dz + (2 * lam / n * d1 * d2 * s).astype(dtype)  # d/dz_j: lambda/n 2 f' f'' s_j
+                    penalty_sum += lam * float((d1 * d1 * s).sum())
+                    contractive_w = (2 * lam * W0 * (d1 * d1).mean(axis=0)).astype(dtype)  # d/dW_ij: 2 lambda c_j W_ij
+        if self.contractive:
+            grads[0] = grads[0] + contractive_w  # the penalty's part through W itself
         for d, e in enumerate(self.mirror):  # tied: W_e appears as itself and as W_d = W_e^T
             if e >= 0:
                 grads[2 * e] = grads[2 * e] + grads[2 * d].T  # dL/dW_e += (dL/dW_d)^T

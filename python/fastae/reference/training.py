@@ -50,7 +50,7 @@ class ReferenceAutoencoder:
         self.net = Network([w.astype(self.dtype) for w in model.get_weights()], model.spec_.activations,
                            model.spec_.loss, model.spec_.n_encoder - 1, cfg["activity_l1"], cfg["sparsity_weight"],
                            cfg["sparsity_target"], model._spec(model.n_features_in_, cfg, model.n_outputs_).dropout_rates,
-                           model.spec_.mirror)
+                           model.spec_.mirror, cfg["contractive"])
         self.optimizer = ReferenceOptimizer(copy.deepcopy(cfg["optimizer"]))
         self.batch_size, self.shuffle = cfg["batch_size"], bool(model.shuffle)
         self.clip_value, self.clip_norm = cfg["clip_value"], cfg["clip_norm"]
