@@ -20,10 +20,29 @@ def test_cpp_and_numpy_give_the_same_bits(seed, epoch, stage):
 
 def test_uniforms_and_normals_are_the_same_bits():
     """Normals too: C++ rounds every step of the inverse CDF as NumPy does (counter_normals.cpp), and
-    both take log from the C library; 300 x 700 values reach the tails about 10,000 times."""
+    both take the tails' log from the same +, -, *, / (log_positive); 300 x 700 values reach the
+    tails about 10,000 times."""
     bits = counter_bits(5, 1, np.arange(300), 3, 700)
     assert np.array_equal(_core._counter_draws(5, 1, list(range(300)), 3, 700, "uniform"), bits_to_uniform(bits))
     assert np.array_equal(_core._counter_draws(5, 1, list(range(300)), 3, 700, "normal"), bits_to_normal(bits))
+
+
+def test_the_tails_log_is_within_an_ulp_of_the_c_library():
+    """log_positive over the whole range the tails use, (2^-54, 0.02425), and beyond: fdlibm's
+    algorithm, error below one ulp."""
+    import math
+    from fastae.reference.rng import log_positive
+    rng = np.random.default_rng(0)
+    p = np.concatenate([2.0 ** rng.uniform(-54, 0, 100_000), [2.0**-54, 0.02425, 0.5, 1.0, math.sqrt(2) / 2, 1e300, 7.0]])
+    want = np.array([math.log(v) for v in p])
+    assert np.all(np.abs(log_positive(p) - want) <= np.spacing(np.abs(want)))
+
+
+def test_the_most_extreme_uniforms_give_finite_symmetric_normals():
+    """bits 0 and 2^64 - 1 are the open uniform's ends, 2^-54 and 1 - 2^-54 (which rounds to 1.0 as a
+    double: the upper tail takes 1 - p from the complemented bits instead): about -/+8.3."""
+    z = bits_to_normal(np.array([0, 2**64 - 1], dtype=np.uint64))
+    assert np.all(np.isfinite(z)) and z[0] == -z[1] and 8.0 < z[1] < 8.6
 
 
 def test_normals_follow_the_inverse_normal_cdf():

@@ -29,7 +29,8 @@ inline std::uint64_t counter_bits(std::uint64_t key, std::uint64_t column) {
 // A uniform double in [0, 1) from the top 53 bits.
 inline double bits_to_uniform(std::uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
 
-// A uniform double in (0, 1), never 0 or 1: (top 53 bits + 1/2) / 2^53.
+// A uniform double (top 53 bits + 1/2) / 2^53: exact, and never 0, below 1/2; above it the
+// sum rounds to an integer (the top value to 1.0), so the normals' upper tail complements the bits.
 inline double bits_to_open_uniform(std::uint64_t bits) { return (static_cast<double>(bits >> 11) + 0.5) * 0x1.0p-53; }
 
 // Standard normal values by the inverse normal CDF of open uniforms (Acklam's rational

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Sequence, Tuple
 
 import numpy as np
@@ -49,7 +48,7 @@ def bits_to_uniform(bits: np.ndarray) -> np.ndarray:
 
 
 def bits_to_open_uniform(bits: np.ndarray) -> np.ndarray:
-    """Uniform float64 in (0, 1): (top 53 bits + 1/2) / 2^53."""
+    """(top 53 bits + 1/2) / 2^53: exact below 1/2, rounded above it (the top value to 1.0)."""
     return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
 
 
@@ -72,9 +71,33 @@ def _horner(coefficients: Sequence[float], x: np.ndarray) -> np.ndarray:
     return out
 
 
+# fdlibm's e_log.c: log(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2)), s = f / (2 + f).
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+_LG = (6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01, 2.222219843214978396e-01,
+       1.818357216161805012e-01, 1.531383769920937332e-01, 1.479819860511658591e-01)
+_SQRT2 = 1.4142135623730951
+
+
+def log_positive(p: np.ndarray) -> np.ndarray:
+    """ln p of positive normal float64 values from +, -, *, / alone (counter_normals.cpp: log_positive)."""
+    bits = np.asarray(p, dtype=np.float64).view(np.uint64)
+    m = ((bits & np.uint64(0x000FFFFFFFFFFFFF)) | np.uint64(0x3FF0000000000000)).view(np.float64)  # [1, 2)
+    halve = m > _SQRT2
+    m = np.where(halve, 0.5 * m, m)  # (sqrt(1/2), sqrt(2)]
+    e = ((bits >> np.uint64(52)).astype(np.int64) - 1023 + halve).astype(np.float64)
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * (_LG[1] + w * (_LG[3] + w * _LG[5]))
+    t2 = z * (_LG[0] + w * (_LG[2] + w * (_LG[4] + w * _LG[6])))
+    hfsq = 0.5 * f * f
+    return e * _LN2_HI - ((hfsq - (s * (hfsq + (t2 + t1)) + e * _LN2_LO)) - f)  # e ln 2 + log(1 + f)
+
+
 def _normal_tail(p: np.ndarray) -> np.ndarray:
-    """The lower tail: q = sqrt(-2 ln p) with the C library's log (as C++), then a rational function of q."""
-    q = np.sqrt(-2.0 * np.array([math.log(v) for v in p.ravel()], dtype=np.float64).reshape(p.shape))
+    """The lower tail: q = sqrt(-2 ln p) (log_positive, as C++), then a rational function of q."""
+    q = np.sqrt(-2.0 * log_positive(p))
     return _horner(_C, q) / (_horner(_D, q) * q + 1.0)
 
 
@@ -86,7 +109,7 @@ def bits_to_normal(bits: np.ndarray) -> np.ndarray:
     out = (_horner(_A, r) * q) / (_horner(_B, r) * r + 1.0)  # the central region
     low, high = p < NORMAL_TAIL, p > 1.0 - NORMAL_TAIL
     out[low] = _normal_tail(p[low])
-    out[high] = -_normal_tail(1.0 - p[high])
+    out[high] = -_normal_tail(bits_to_open_uniform(~bits[high]))  # 1 - p exactly, from the complemented bits
     return out
 
 
