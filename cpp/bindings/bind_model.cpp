@@ -25,8 +25,8 @@ struct Model {
   std::unique_ptr<Trainer<S>> trainer;
 
   Model(const std::vector<Index>& sizes, const std::vector<std::string>& activations, const std::string& loss,
-        const OptimizerConfig& config)
-      : network(sizes, parse_activations(activations), loss_from_name(loss)) {
+        const OptimizerConfig& config, Index sampling_layer)
+      : network(sizes, parse_activations(activations), loss_from_name(loss), sampling_layer) {
     set_optimizer(config);
   }
 
@@ -54,8 +54,11 @@ template <class S>
 void bind_model_for(py::module_& m, const char* name) {
   using M = Model<S>;
   py::class_<M>(m, name)
-      .def(py::init<const std::vector<Index>&, const std::vector<std::string>&, const std::string&, const OptimizerConfig&>(),
-           py::arg("sizes"), py::arg("activations"), py::arg("loss"), py::arg("optimizer"))
+      .def(py::init<const std::vector<Index>&, const std::vector<std::string>&, const std::string&, const OptimizerConfig&,
+                    Index>(),
+           py::arg("sizes"), py::arg("activations"), py::arg("loss"), py::arg("optimizer"), py::arg("sampling_layer") = -1,
+           "sizes: the data's width between layers; sampling_layer = k: a VAE whose layer k outputs [mu | logvar] "
+           "(2 sizes[k + 1] values) and whose layer k + 1 reads z = mu + exp(logvar / 2) eps")
       .def_property_readonly("n_params", [](const M& self) { return self.network.n_params(); })
       .def_property_readonly(
           "params", [](py::object self) {
@@ -97,7 +100,12 @@ void bind_model_for(py::module_& m, const char* name) {
       .def("set_tied", [](M& self, const std::vector<Index>& mirror) { self.network.set_tied(mirror); }, py::arg("mirror"),
            "mirror[d] = e: decoder layer d uses the transpose of encoder layer e's W in training (-1: its own W)")
       .def_property_readonly("last_penalty", [](const M& self) { return self.trainer->last_penalty(); },
-                             "The penalties' part of the last epoch's objective")
+                             "The penalties' part of the last epoch's objective (a VAE's: beta KL)")
+      .def_property_readonly("last_kl", [](const M& self) { return self.trainer->last_kl(); },
+                             "A VAE's mean KL term over the last epoch's rows")
+      .def("set_beta", [](M& self, double beta) { self.network.set_beta(beta); }, py::arg("beta"),
+           "A VAE's KL weight for the coming epochs")
+      .def_property_readonly("sampling_layer", [](const M& self) { return self.network.sampling().layer; })
       .def("set_learning_rate", [](M& self, double lr) { self.optimizer->set_learning_rate(lr); }, py::arg("lr"))
       .def_property(
           "optimizer_steps", [](const M& self) { return self.optimizer->steps(); },
@@ -167,13 +175,14 @@ void bind_model_for(py::module_& m, const char* name) {
       .def(
           "row_losses",
           [](const M& self, const ConstRowRef<S>& x, std::optional<ConstRowRef<S>> target, Eigen::Ref<Eigen::VectorXd> out,
-             int n_threads) {
+             int n_threads, Index first) {
             if (out.size() != x.rows()) throw std::invalid_argument("out: needs one entry per row of X");
-            self.network.row_losses(as_map<S>(x), as_map<S>(target ? *target : x), out.data(), n_threads);
+            self.network.row_losses(as_map<S>(x), as_map<S>(target ? *target : x), out.data(), n_threads, first);
           },
           py::arg("X").noconvert(), py::arg("target").noconvert(), py::arg("out").noconvert(), py::arg("n_threads"),
-          py::call_guard<py::gil_scoped_release>(),
-          "out[i] = sum over the outputs of the loss of producing row i of target (None: X) from row i of X");
+          py::arg("first") = 0, py::call_guard<py::gil_scoped_release>(),
+          "out[i] = sum over the outputs of the loss of producing row i of target (None: X) from row i of X, the "
+          "input of layer `first`");
 }
 
 }  // namespace

@@ -81,6 +81,7 @@ class EpochDriver:
             n_rows = X.shape[0] if rows is None else len(rows)
             team = (cfg["n_threads"] if self.n_threads is not None
                     else training_team(self.layer_sizes_, min(cfg["batch_size"], n_rows)))
+            self._begin_epoch(epoch, cfg)
             noise, noise_level = cfg["noise"]
             loss, self._rng_state = model.train_epoch(X, target, cfg["batch_size"], bool(self.shuffle), self._rng_state,
                                                       team, rows,
@@ -98,6 +99,7 @@ class EpochDriver:
                 logs["val_loss"] = math.nan  # partial_fit after a validated fit keeps the columns aligned
             if "penalty" in history:
                 logs["penalty"] = model.last_penalty  # the penalties' part of loss
+            logs.update(self._epoch_parts(loss))
             logs["lr"] = lr
             logs["seconds"] = time.perf_counter() - started
         except BaseException:
@@ -108,6 +110,13 @@ class EpochDriver:
         if progress is not None:
             progress.end_epoch(logs)
         return logs
+
+    def _begin_epoch(self, epoch: int, cfg: Dict[str, Any]) -> None:
+        """What a model class sets in C++ before epoch `epoch` (a VAE: its KL weight); nothing here."""
+
+    def _epoch_parts(self, loss: float) -> Dict[str, float]:
+        """The parts of an epoch's objective a model class records beside it (a VAE: reconstruction, kl)."""
+        return {}
 
     def _snapshot(self) -> Dict[str, Any]:
         model = self._model

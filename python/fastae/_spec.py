@@ -5,7 +5,8 @@ constructor, the NumPy reference, summary(), get/set_weights, persistence and th
 A stage is a record, not a positional tuple: a Dense layer, whose parameters sit in the model's
 flat parameter vector at weight_at (W, row-major fan_in x fan_out) and bias_at (b, fan_out), layer
 after layer (the layout C++ uses, checked against it when a model is built); or a Dropout after a
-hidden layer, which has no parameters and acts in training only.
+hidden layer, which has no parameters and acts in training only; or, in a variational
+autoencoder, the Sampling after the linear heads layer that outputs [mu | logvar].
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple, Union
 
-__all__ = ["Dense", "Dropout", "ModelSpec", "autoencoder_spec"]
+__all__ = ["Dense", "Dropout", "Sampling", "ModelSpec", "autoencoder_spec", "vae_spec"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Dense:
     weight_at: int
     bias_at: int
     tied_to: Optional[int] = None  # tied weights: the index of the encoder layer whose W^T this layer uses
+    heads: bool = False  # a VAE's [mu | logvar] layer: two heads of fan_out / 2, side by side
 
     @property
     def n_params(self) -> int:
@@ -48,7 +50,20 @@ class Dropout:
     n_params: int = 0
 
 
-Stage = Union[Dense, Dropout]
+@dataclass(frozen=True)
+class Sampling:
+    """A VAE's z = mu + exp(logvar / 2) eps after the heads layer `after` (its outputs [mu | logvar]);
+    eps ~ N(0, I) from the counter RNG's stage 1 + after. In inference z = mu."""
+
+    name: str
+    part: str
+    after: int
+    fan_out: int  # latent_dim
+    activation: str = "z = mu + sigma eps"
+    n_params: int = 0
+
+
+Stage = Union[Dense, Dropout, Sampling]
 
 
 @dataclass(frozen=True)
@@ -71,8 +86,15 @@ class ModelSpec:
 
     @property
     def sizes(self) -> List[int]:
-        """[n_features, each dense layer's width]."""
-        return [self.n_features, *(s.fan_out for s in self.layers)]
+        """The data's width before, between and after the dense layers: [n_features, ...,
+        n_outputs] (a VAE's latent width stands for its heads layer's 2 latent_dim outputs)."""
+        layers = self.layers
+        return [self.n_features, *(s.fan_in for s in layers[1:]), self.n_outputs]
+
+    @property
+    def sampling_layer(self) -> int:
+        """The index of a VAE's heads layer, which the sampling follows (-1: none)."""
+        return next((s.after for s in self.stages if isinstance(s, Sampling)), -1)
 
     @property
     def activations(self) -> List[str]:
@@ -126,4 +148,32 @@ def autoencoder_spec(n_features: int, hidden: Sequence[int], latent_dim: int, ac
             stages.append(Dropout(f"dropout_{sum(isinstance(s, Dropout) for s in stages) + 1}", part, i, dropout, fan_out))
         at += fan_in * fan_out + fan_out
         fan_in = fan_out
+    return ModelSpec(tuple(stages), loss)
+
+
+def vae_spec(n_features: int, hidden: Sequence[int], latent_dim: int, activation: str, output_activation: str,
+             loss: str, dropout: float = 0.0) -> ModelSpec:
+    """A variational autoencoder: n_features -> *hidden, then the linear heads layer with
+    2 latent_dim outputs [mu | logvar], the Sampling of z, and the decoder latent_dim ->
+    *reversed(hidden) -> n_features; dropout after every hidden layer."""
+    stages: List[Stage] = []
+    fan_in, at, index = n_features, 0, 0
+
+    def dense(name: str, part: str, fan_out: int, act: str, heads: bool = False) -> None:
+        nonlocal fan_in, at, index
+        stages.append(Dense(name, part, fan_in, fan_out, act, at, at + fan_in * fan_out, heads=heads))
+        if dropout > 0 and not heads and name != "output":
+            stages.append(Dropout(f"dropout_{sum(isinstance(s, Dropout) for s in stages) + 1}", part, index, dropout,
+                                  fan_out))
+        at += fan_in * fan_out + fan_out
+        fan_in, index = fan_out, index + 1
+
+    for i, width in enumerate(hidden):
+        dense(f"encoder_{i + 1}", "encoder", width, activation)
+    dense("mu_logvar", "encoder", 2 * latent_dim, "linear", heads=True)
+    stages.append(Sampling("sampling", "encoder", index - 1, latent_dim))
+    fan_in = latent_dim
+    for i, width in enumerate(reversed(hidden)):
+        dense(f"decoder_{i + 1}", "decoder", width, activation)
+    dense("output", "decoder", n_features, output_activation)
     return ModelSpec(tuple(stages), loss)

@@ -180,7 +180,7 @@ class Autoencoder(Estimator, EpochDriver):
         spec = self._spec(n_features, cfg, n_outputs)
         model_class = _core.Model32 if cfg["dtype"] is np.float32 else _core.Model64
         try:
-            model = model_class(spec.sizes, spec.activations, spec.loss, self._core_optimizer(cfg))
+            model = model_class(spec.sizes, spec.activations, spec.loss, self._core_optimizer(cfg), spec.sampling_layer)
         except MemoryError:
             raise ValueError(f"latent_dim, hidden: not enough memory for the network {spec.sizes}") from None
         model.set_dropout(spec.dropout_rates)
@@ -188,7 +188,8 @@ class Autoencoder(Estimator, EpochDriver):
         rng = np.random.default_rng(self.random_state)
         for stage in spec.layers:
             n_weights = stage.fan_in * stage.fan_out
-            limit = np.sqrt(6.0 / (stage.fan_in + stage.fan_out))  # Glorot uniform: U(-sqrt(6/(in+out)), +sqrt(6/(in+out)))
+            fan_out = stage.fan_out // 2 if stage.heads else stage.fan_out  # a VAE's mu and logvar heads: each its own layer
+            limit = np.sqrt(6.0 / (stage.fan_in + fan_out))  # Glorot uniform: U(-sqrt(6/(in+out)), +sqrt(6/(in+out)))
             model.params[stage.weight_at:stage.weight_at + n_weights] = rng.uniform(-limit, limit, n_weights)
             model.params[stage.bias_at:stage.bias_at + stage.fan_out] = 0.0
         _tie(spec, model.params)
@@ -199,10 +200,14 @@ class Autoencoder(Estimator, EpochDriver):
         self._noise_seed = int(rng.integers(0, 2**63))  # the counter RNG's seed for the input noise
         self._built_with = {name: getattr(self, name) for name in _ARCHITECTURE}
         self.n_features_in_ = n_features
-        self.history_: Dict[str, List[float]] = {"loss": [], "lr": []}
+        self.history_: Dict[str, List[float]] = self._empty_history()
         self.n_epochs_ = 0
         self.best_epoch_: Optional[int] = None
         return self
+
+    def _empty_history(self) -> Dict[str, List[float]]:
+        """The columns of a fresh history_ (val_loss and penalty join when used)."""
+        return {"loss": [], "lr": []}
 
     # The network's shape, read off spec_ (an AttributeError before build, as for any fitted attribute).
     @property
@@ -240,7 +245,7 @@ class Autoencoder(Estimator, EpochDriver):
         dtype = np.dtype(self._dtype()).name
         shared = sum(s.fan_in * s.fan_out for s in self.spec_.layers if s.tied_to is not None)
         tied = f" ({self._model.n_params - shared:,} trained: the tied decoder W are copies)" if shared else ""
-        print_fn("\n".join([f"Autoencoder: {' -> '.join(map(str, self.layer_sizes_))}  (loss {self._model.loss}, {dtype})",
+        print_fn("\n".join([f"{type(self).__name__}: {' -> '.join(map(str, self.layer_sizes_))}  (loss {self._model.loss}, {dtype})",
                             rule, line(header), rule, *map(line, rows), rule,
                             f"Total params: {self._model.n_params:,}" + tied]))
 
@@ -287,7 +292,7 @@ class Autoencoder(Estimator, EpochDriver):
             self._check_output_width(X, T, "fit")
             if not resume:
                 self._model.set_optimizer(self._core_optimizer(cfg))
-                self.history_ = {"loss": [], "lr": []}
+                self.history_ = self._empty_history()
         else:
             self.build(X.shape[1], None if T is None else T.shape[1])
             self._set_feature_names(names)

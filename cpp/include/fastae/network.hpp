@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "fastae/loss.hpp"
 #include "fastae/packed_weights.hpp"
 #include "fastae/penalty.hpp"
+#include "fastae/sampling.hpp"
 #include "fastae/parallel.hpp"
 #include "fastae/types.hpp"
 
@@ -32,11 +34,15 @@ struct Workspace {
   RowMatrix<S> batch;                 // the gathered input rows when shuffling or adding noise
   RowMatrix<S> input;                 // the rows with noise added (the input), when there is noise
   RowMatrix<S> target;                // the gathered target rows, when the target is not the input
+  RowMatrix<S> eps, z, dz;            // a VAE's draws, its latent sample and dL/dz (sampling.hpp), [capacity, L]
   std::vector<double> row_loss;
   std::vector<double> row_penalty;  // the penalties' part of each row's objective (penalty.hpp)
   std::vector<double> code_means;   // the batch mean of each code unit, when a penalty needs it
+  std::vector<double> row_kl;       // a VAE's KL term of each row
 
-  void reserve(const std::vector<LayerShape>& layers, Index rows, const std::vector<double>& dropout = {}) {
+  // `sampling`: the VAE's heads layer, whose training needs eps, z and dz (-1: none).
+  void reserve(const std::vector<LayerShape>& layers, Index rows, const std::vector<double>& dropout = {},
+               Index sampling = -1) {
     if (rows <= capacity) return;
     outputs.resize(layers.size());
     deltas.resize(layers.size());
@@ -54,6 +60,13 @@ struct Workspace {
     batch.resize(rows, layers.front().in);
     row_loss.assign(static_cast<std::size_t>(rows), 0.0);
     row_penalty.assign(static_cast<std::size_t>(rows), 0.0);
+    if (sampling >= 0) {
+      const Index L = layers[static_cast<std::size_t>(sampling + 1)].in;
+      eps.resize(rows, L);
+      z.resize(rows, L);
+      dz.resize(rows, L);
+      row_kl.assign(static_cast<std::size_t>(rows), 0.0);
+    }
     capacity = rows;
   }
 };
@@ -61,7 +74,11 @@ struct Workspace {
 template <class S>
 class Network {
  public:
-  Network(const std::vector<Index>& sizes, const std::vector<Activation>& activations, Loss loss)
+  // sizes: the width of the data between layers. With sampling_layer = k >= 0 (a variational
+  // autoencoder), layer k is linear with 2 sizes[k + 1] outputs, [mu | logvar], and layer k + 1
+  // reads the sizes[k + 1] values of z (sampling.hpp).
+  Network(const std::vector<Index>& sizes, const std::vector<Activation>& activations, Loss loss,
+          Index sampling_layer = -1)
       : loss_(loss) {
     if (sizes.size() < 2) throw std::invalid_argument("sizes: a network needs at least an input and an output size");
     if (activations.size() != sizes.size() - 1)
@@ -71,7 +88,7 @@ class Network {
       if (sizes[l] <= 0 || sizes[l + 1] <= 0) throw std::invalid_argument("sizes: every layer size must be positive");
       LayerShape shape;
       shape.in = sizes[l];
-      shape.out = sizes[l + 1];
+      shape.out = static_cast<Index>(l) == sampling_layer ? 2 * sizes[l + 1] : sizes[l + 1];
       shape.weight_offset = offset;
       shape.bias_offset = offset + shape.in * shape.out;
       shape.activation = activations[l];
@@ -80,6 +97,10 @@ class Network {
     }
     if (loss == Loss::Bce && layers_.back().activation != Activation::Sigmoid)
       throw std::invalid_argument("loss: 'bce' needs a sigmoid output activation");
+    if (sampling_layer >= 0 && (sampling_layer + 1 >= static_cast<Index>(layers_.size()) ||
+                                layers_[static_cast<std::size_t>(sampling_layer)].activation != Activation::Linear))
+      throw std::invalid_argument("sampling: the heads layer must be a linear hidden layer");
+    sampling_.layer = sampling_layer;
     params_ = Vector<S>::Zero(offset);
     dropout_.assign(layers_.size(), 0.0);
     mirror_.assign(layers_.size(), -1);
@@ -92,6 +113,12 @@ class Network {
   Index n_params() const { return params_.size(); }
   Loss loss() const { return loss_; }
   const Penalties& penalties() const { return penalties_; }
+  const Sampling& sampling() const { return sampling_; }
+  // The KL term's weight in the objective (a VAE's beta, for the coming epoch).
+  void set_beta(double beta) {
+    if (!sampling_.active() || !(beta >= 0.0 && std::isfinite(beta))) throw std::invalid_argument("beta: a VAE's beta must be finite and >= 0");
+    sampling_.beta = beta;
+  }
   void set_penalties(const Penalties& p) {
     if (p.any() && (p.code_layer < 0 || p.code_layer >= n_layers() - 1))
       throw std::invalid_argument("penalties: the code layer must be a hidden layer");
@@ -204,16 +231,22 @@ class Network {
     if (rows <= 0) return;
     const Index L = n_layers();
     RowMap<S> delta = slice(ws.deltas.back(), lo, rows);
-    const S inv_count = S(1.0 / (static_cast<double>(batch_rows) * static_cast<double>(n_outputs())));
+    const double per_row = sampling_.active() ? 1.0 : static_cast<double>(n_outputs());  // a VAE sums over the outputs
+    const S inv_count = S(1.0 / (static_cast<double>(batch_rows) * per_row));
     output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), lo, rows), middle_rows(target, lo, rows),
                    ws.row_loss.data() + lo, &delta, slice(ws.scratch, lo, rows), inv_count);
-    if (penalties_.any()) std::fill(ws.row_penalty.begin() + lo, ws.row_penalty.begin() + hi, 0.0);
+    if (penalties_.any() || sampling_.active()) std::fill(ws.row_penalty.begin() + lo, ws.row_penalty.begin() + hi, 0.0);
     for (Index l = L - 1; l >= 1; --l) {  // no gradient with respect to the input
       const std::size_t below = static_cast<std::size_t>(l - 1);
-      RowMap<S> dx = slice(ws.deltas[below], lo, rows);
+      const bool sampled = l - 1 == sampling_.layer;
+      RowMap<S> dx = slice(sampled ? ws.dz : ws.deltas[below], lo, rows);
       const float* wt_panels = panels ? panels->wt[static_cast<std::size_t>(l)] : nullptr;
       product<S>(slice(ws.deltas[static_cast<std::size_t>(l)], lo, rows), false, weight(l), true, dx, Kernel::Auto,
                  wt_panels);  // dL/d(input of l) = dL/dz W^T
+      if (sampled) {  // through z = mu + sigma eps and the KL term to dL/d[mu | logvar] (a linear layer's dL/dz)
+        sample_backward_rows(ws, lo, rows, batch_rows);
+        continue;
+      }
       if (dropout_[below] > 0.0) dx.array() *= slice(ws.masks[below], lo, rows).array();  // dL/da = dL/d(a m) m
       if (l - 1 == penalties_.code_layer) add_code_penalties(ws, dx, lo, rows, batch_rows);
       multiply_by_derivative(dx, slice(ws.outputs[below], lo, rows), layers_[below].activation);  // dL/dz = dL/da f'(z)
@@ -267,14 +300,16 @@ class Network {
   }
 
   // row_loss[i] = sum over the outputs of the loss of producing row i of target (for an
-  // autoencoder, x itself) from row i of x.
-  void row_losses(const ConstRowMap<S>& x, const ConstRowMap<S>& target, double* row_loss, int n_threads) const {
-    if (x.cols() != n_inputs()) throw std::invalid_argument("X: wrong number of columns");
+  // autoencoder, x itself) from row i of x, the input of layer `first` (a VAE's decoder: 0 < first).
+  void row_losses(const ConstRowMap<S>& x, const ConstRowMap<S>& target, double* row_loss, int n_threads,
+                  Index first = 0) const {
+    check_range(first, n_layers());
+    if (x.cols() != layers_[static_cast<std::size_t>(first)].in) throw std::invalid_argument("X: wrong number of columns");
     if (target.rows() != x.rows() || target.cols() != n_outputs()) throw std::invalid_argument("target: wrong shape");
-    const PackedWeights<S> packed = packed_weights(0, n_layers());
+    const PackedWeights<S> packed = packed_weights(first, n_layers());
     for_chunks(x.rows(), n_threads, [&](Workspace<S>& ws, Index lo, Index rows, int) {
       const ConstRowMap<S> x_rows = middle_rows(x, lo, rows);
-      forward_rows(x_rows, 0, n_layers(), ws, 0, false, nullptr, packed.view());
+      forward_rows(x_rows, first, n_layers(), ws, 0, false, nullptr, packed.view());
       output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), 0, rows), middle_rows(target, lo, rows),
                      row_loss + lo, nullptr, slice(ws.scratch, 0, rows), S(1));
     });
@@ -318,19 +353,42 @@ class Network {
       RowMap<S> z = slice(ws.outputs[static_cast<std::size_t>(l)], lo, rows);
       if (l == first)
         dense_forward<S>(x, weight(l), bias(l), z, act, activate, non_finite, w_panels);
+      else if (l - 1 == sampling_.layer && !keys)  // inference: z = mu, the first half of the heads
+        dense_forward<S>(mu_rows(ws, lo, rows), weight(l), bias(l), z, act, activate, nullptr, w_panels);
       else
         dense_forward<S>(slice(keys ? layer_input(ws, l - 1) : ws.outputs[static_cast<std::size_t>(l - 1)], lo, rows),
                          weight(l), bias(l), z, act, activate, nullptr, w_panels);
+      if (keys && l == sampling_.layer && l + 1 < last)  // training: z = mu + sigma eps
+        sample_latent<S>(z, slice(ws.eps, lo, rows), slice(ws.z, lo, rows), *keys, l, lo);
       const std::size_t k = static_cast<std::size_t>(l);
       if (keys && dropout_[k] > 0.0)
         apply_dropout<S>(z, slice(ws.masks[k], lo, rows), slice(ws.dropped[k], lo, rows), dropout_[k], *keys, l, lo);
     }
   }
 
-  // What layer l + 1 reads in training: layer l's output, after its dropout if it has one.
+  // What layer l + 1 reads in training: layer l's output, after its dropout if it has one, or a
+  // VAE's latent sample.
   RowMatrix<S>& layer_input(Workspace<S>& ws, Index l) const {
     const std::size_t k = static_cast<std::size_t>(l);
+    if (l == sampling_.layer) return ws.z;
     return dropout_[k] > 0.0 ? ws.dropped[k] : ws.outputs[k];
+  }
+
+  // mu of rows [lo, lo + rows): the first half of the heads layer's output.
+  ConstRowMap<S> mu_rows(Workspace<S>& ws, Index lo, Index rows) const {
+    const RowMatrix<S>& heads = ws.outputs[static_cast<std::size_t>(sampling_.layer)];
+    return ConstRowMap<S>(heads.data() + lo * heads.cols(), rows, heads.cols() / 2, Eigen::OuterStride<>(heads.cols()));
+  }
+
+  // The sampling stage's backward for rows [lo, lo + rows): dL/d[mu | logvar] from ws.dz; each
+  // row's KL into row_kl and beta KL into row_penalty.
+  void sample_backward_rows(Workspace<S>& ws, Index lo, Index rows, Index batch_rows) const {
+    const std::size_t k = static_cast<std::size_t>(sampling_.layer);
+    std::fill(ws.row_kl.begin() + lo, ws.row_kl.begin() + lo + rows, 0.0);
+    sampling_backward<S>(slice(ws.outputs[k], lo, rows), slice(ws.eps, lo, rows), slice(ws.dz, lo, rows),
+                         slice(ws.deltas[k], lo, rows), sampling_.beta, batch_rows, ws.row_kl.data() + lo);
+    for (Index r = lo; r < lo + rows; ++r)
+      ws.row_penalty[static_cast<std::size_t>(r)] += sampling_.beta * ws.row_kl[static_cast<std::size_t>(r)];  // beta KL
   }
 
   // The code layer's penalties on rows [lo, lo + rows): their part of dL/da in dx, their values in row_penalty.
@@ -368,6 +426,7 @@ class Network {
   std::vector<LayerShape> layers_;
   Loss loss_;
   Penalties penalties_;          // training only
+  Sampling sampling_;            // a VAE's sampling stage (its beta: training only)
   std::vector<double> dropout_;  // training only: the rate on each layer's output
   std::vector<Index> mirror_;    // training only: the encoder layer whose W^T each decoder layer uses, or -1
   Vector<S> params_;

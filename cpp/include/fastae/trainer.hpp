@@ -77,7 +77,7 @@ class Trainer {
     prepare(batch_rows, threads, noise.active(), target != nullptr);
     const bool use_order = shuffle || subset;  // otherwise batches are slices of x itself
     const bool dropout = std::any_of(net_.dropout().begin(), net_.dropout().end(), [](double p) { return p > 0.0; });
-    if (use_order || noise.active() || dropout) {  // the counter RNG needs each batch row's index in x
+    if (use_order || noise.active() || dropout || net_.sampling().active()) {  // the counter RNG needs each batch row's index in x
       order_.resize(static_cast<std::size_t>(n));
       if (subset) std::copy(subset, subset + n, order_.begin());
       else std::iota(order_.begin(), order_.end(), std::int64_t{0});
@@ -91,8 +91,9 @@ class Trainer {
     auto next_hook = Clock::now() + hook_every;
     std::atomic<bool> stop{false}, bad_rows{false};
     std::exception_ptr hook_error;
-    double loss_sum = 0.0, penalty_sum = 0.0;
-    const bool penalised = net_.penalties().any();
+    double loss_sum = 0.0, penalty_sum = 0.0, kl_sum = 0.0;
+    const bool sampled = net_.sampling().active();
+    const bool penalised = net_.penalties().any() || sampled;
     const bool code_means = net_.penalties().needs_code_means();
     const Index code_width = code_means ? net_.layers()[static_cast<std::size_t>(net_.penalties().code_layer)].out : 0;
     Index rows_done = 0;
@@ -127,6 +128,7 @@ class Trainer {
         if (t == 0) {
           for (Index r = 0; r < rows; ++r) loss_sum += ws_.row_loss[static_cast<std::size_t>(r)];
           for (Index r = 0; penalised && r < rows; ++r) penalty_sum += ws_.row_penalty[static_cast<std::size_t>(r)];
+          for (Index r = 0; sampled && r < rows; ++r) kl_sum += ws_.row_kl[static_cast<std::size_t>(r)];
           rows_done = start + rows;
         }
         if (count > 1) claim_weights(mine);  // while the gradients are computed
@@ -169,11 +171,15 @@ class Trainer {
     if (hook_error) std::rethrow_exception(hook_error);
     if (bad_rows) throw BadRows();
     last_penalty_ = penalty_sum / static_cast<double>(n);  // the penalties' mean over rows
-    return loss_sum / (static_cast<double>(n) * static_cast<double>(net_.n_outputs())) + last_penalty_;
+    last_kl_ = kl_sum / static_cast<double>(n);
+    const double per_row = sampled ? 1.0 : static_cast<double>(net_.n_outputs());  // a VAE sums over the outputs
+    return loss_sum / (static_cast<double>(n) * per_row) + last_penalty_;
   }
 
-  // The penalties' part of the objective the last epoch returned (0 without penalties).
+  // The penalties' part of the objective the last epoch returned (0 without penalties; a VAE's beta KL).
   double last_penalty() const { return last_penalty_; }
+  // A VAE's mean KL term over the last epoch's rows (before beta).
+  double last_kl() const { return last_kl_; }
 
  private:
   // [lo, hi) of the flat parameter vector.
@@ -245,7 +251,7 @@ class Trainer {
   void prepare(Index batch_rows, int threads, bool noisy, bool separate_target) {
     if (net_.dropout() != reserved_dropout_) ws_ = Workspace<S>();  // the dropout buffers change
     reserved_dropout_ = net_.dropout();
-    ws_.reserve(net_.layers(), batch_rows, net_.dropout());
+    ws_.reserve(net_.layers(), batch_rows, net_.dropout(), net_.sampling().layer);
     if (noisy && ws_.input.rows() < batch_rows) ws_.input.resize(ws_.batch.rows(), ws_.batch.cols());
     if (separate_target && ws_.target.rows() < batch_rows) ws_.target.resize(ws_.batch.rows(), net_.n_outputs());
     if (net_.penalties().needs_code_means())
@@ -303,7 +309,7 @@ class Trainer {
   Vector<S> grad_;
   std::vector<double> sum_sq_;
   std::vector<std::int64_t> order_;
-  double last_penalty_ = 0.0;
+  double last_penalty_ = 0.0, last_kl_ = 0.0;
   std::vector<double> reserved_dropout_;  // the dropout rates ws_ was sized for
   PackedWeights<S> packed_;  // W and W^T packed for the next step's products, where sgemm would pack them
 };

@@ -37,7 +37,8 @@ def train_epoch(net: Network, opt: ReferenceOptimizer, X: np.ndarray, batch_size
         penalty_sum += net.last_penalty_sum
         opt.step(net.weights, clip_gradients(grads, clip_value, clip_norm))
         net.tie()
-    return loss_sum / (len(order) * T.shape[1]) + penalty_sum / len(order), rng_state  # the objective
+    per_row = 1 if getattr(net, "sums_outputs", False) else T.shape[1]  # a VAE sums the loss over the outputs
+    return loss_sum / (len(order) * per_row) + penalty_sum / len(order), rng_state  # the objective
 
 
 class ReferenceAutoencoder:
