@@ -12,7 +12,7 @@ from . import _core
 from ._driver import EpochDriver
 from ._estimator import Estimator, feature_names, same_value
 from ._model_lock import reads_model, writes_model
-from ._persistence import model_class, model_state, restore_state, save as save_model
+from ._persistence import load as load_model, model_class, model_state, restore_state, save as save_model
 from ._spec import ModelSpec, autoencoder_spec
 from ._threads import usable_cores
 from ._validation import (ACTIVATIONS, LOSSES, MAX_THREADS, MAX_UNITS, as_matrix, check_dtype, check_fraction,
@@ -548,6 +548,16 @@ class Autoencoder(Estimator, EpochDriver):
     def save(self, path: Any) -> None:
         """Write the model (hyperparameters, weights, optimizer state, history) to one file."""
         save_model(self, path)
+
+    @classmethod
+    def load(cls, path: Any) -> "Autoencoder":
+        """The model in `path`, which must be of this class (fastae.load returns any class)."""
+        model = load_model(path)
+        if type(model) is not cls:
+            article = lambda name: ("an " if name[0] in "AEIOU" else "a ") + name
+            raise ValueError(f"{path}: holds {article(type(model).__name__)}, not {article(cls.__name__)}; "
+                             "fastae.load(path) loads a model of any class")
+        return model
 
     def __reduce__(self) -> Any:
         # pickle / copy.deepcopy go through the same state as save/load.

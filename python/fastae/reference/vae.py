@@ -7,7 +7,8 @@ elementwise loss plus beta * KL, averaged over the batch's rows.
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+import copy
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -45,6 +46,7 @@ class VaeNetwork:
         self.last_reconstruction = 0.0  # the last batch's mean loss per element
         self.last_penalty_sum = 0.0     # its beta KL summed over rows
         self.last_kl_sum = 0.0          # its KL summed over rows
+        self.kl_total = 0.0             # the KL summed over the rows of every batch since it was reset
 
     @property
     def n_layers(self) -> int:
@@ -135,5 +137,53 @@ class VaeNetwork:
             dz = da * activation_derivative(self.activations[below], outputs[below])
         self.last_reconstruction = recon / y.size
         self.last_kl_sum = float(kl.sum())
+        self.kl_total += self.last_kl_sum
         self.last_penalty_sum = self.beta * self.last_kl_sum
         return recon / n + self.last_penalty_sum / n, grads
+
+
+class ReferenceVariationalAutoencoder:
+    """The NumPy twin of a built :class:`fastae.VariationalAutoencoder`: the same weights (C++
+    layout), optimizer, shuffle state, counter-RNG seed and beta schedule."""
+
+    def __init__(self, model: Any):
+        from .optimizers import ReferenceOptimizer
+        model._require_built("ReferenceVariationalAutoencoder")
+        cfg = model._checked()
+        self.model, self.dtype, spec = model, model._dtype(), model.spec_
+        params = model._model.params
+        weights = []
+        for s in spec.layers:
+            weights += [params[s.weight_at:s.weight_at + s.fan_in * s.fan_out].reshape(s.fan_in, s.fan_out).copy(),
+                        params[s.bias_at:s.bias_at + s.fan_out].copy()]
+        self.net = VaeNetwork(weights, spec.activations, spec.loss, spec.sampling_layer, cfg["beta"],
+                              spec.dropout_rates)
+        self.optimizer = ReferenceOptimizer(copy.deepcopy(cfg["optimizer"]))
+        self.batch_size, self.shuffle = cfg["batch_size"], bool(model.shuffle)
+        self.clip_value, self.clip_norm = cfg["clip_value"], cfg["clip_norm"]
+        self.rng_state, self.noise, self.noise_seed = model._rng_state, cfg["noise"], model._noise_seed
+        self.epoch = len(model.history_["loss"])
+        self.history: Dict[str, List[float]] = {"loss": [], "kl": []}
+
+    def fit(self, X: np.ndarray, epochs: int = 1) -> "ReferenceVariationalAutoencoder":
+        from .training import train_epoch
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        for _ in range(epochs):
+            self.net.beta, self.net.kl_total = self.model.beta_at(self.epoch), 0.0
+            loss, self.rng_state = train_epoch(self.net, self.optimizer, X, self.batch_size, self.shuffle,
+                                               self.rng_state, self.clip_value, self.clip_norm, None, self.noise,
+                                               self.noise_seed, self.epoch)
+            self.history["loss"].append(loss)
+            self.history["kl"].append(self.net.kl_total / len(X))
+            self.epoch += 1
+        return self
+
+    def get_weights(self) -> List[np.ndarray]:
+        """In the model's get_weights layout: the heads split into W_mu, b_mu, W_logvar, b_logvar."""
+        w, k, L = self.net.weights, self.net.heads, self.net.latent_dim
+        return [*w[:2 * k], w[2 * k][:, :L], w[2 * k + 1][:L], w[2 * k][:, L:], w[2 * k + 1][L:], *w[2 * k + 2:]]
+
+    def elbo(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=self.dtype)
+        mu, logvar = self.net.encode_distribution(X)
+        return self.net.row_reconstruction(X, mu) + self.net.beta * kl_rows(mu, logvar)
