@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils.estimator_checks import estimator_checks_generator
 
-from fastae import Adam, Autoencoder, CosineAnnealing
+from fastae import Adam, Autoencoder, CosineAnnealing, VariationalAutoencoder
 
 from conftest import make_data
 
@@ -24,9 +24,9 @@ NOT_APPLICABLE = {
     "check_array_api_input": "array-API namespaces are converted to NumPy, not computed on",
 }
 
-# scikit-learn warns once per check that Autoencoder does not inherit from its BaseEstimator:
+# scikit-learn warns once per check that Autoencoder (or VariationalAutoencoder) does not inherit from its BaseEstimator:
 # scikit-learn is a test-only dependency, so fastae implements the protocol itself.
-NOT_INHERITING = "ignore:Estimator Autoencoder does not inherit"
+NOT_INHERITING = "ignore:Estimator .*Autoencoder does not inherit"
 
 ESTIMATORS = [
     Autoencoder(latent_dim=2, epochs=3, random_state=0),
@@ -39,6 +39,8 @@ ESTIMATORS = [
                 activity_l1=0.01),
     Autoencoder(latent_dim=2, hidden=(4,), epochs=3, random_state=0, tied_weights=True),
     Autoencoder(latent_dim=2, epochs=3, random_state=0, latent_activation="tanh", contractive=0.1),
+    # the variational autoencoder (tests/test_vae.py); the checks' data are not in [0, 1]: mse
+    VariationalAutoencoder(latent_dim=2, hidden=(4,), epochs=3, random_state=0, loss="mse", kl_warmup_epochs=2),
 ]
 
 
