@@ -202,3 +202,37 @@ def test_plot_of_a_denoising_model_adds_the_noisy_rows(tmp_path):
         paths = plot_all(model, X, tmp_path / noise, image_shape=(28, 28))
         heights[noise] = png_size(paths[0])[1]
     assert heights["masking"] > 2 * heights["none"]  # five rows of images instead of two
+
+
+def test_train_sample_and_plot_a_vae(tmp_path, capsys):
+    out = tmp_path / "vae.fae"
+    code, stdout, err = run(capsys, "train", "--vae", "--data", "sample", "--epochs", "1", "--latent", "2", "--hidden",
+                            "16", "--beta", "0.5", "--kl-warmup", "2", "--quiet", "--out", out)
+    assert code == 0, err
+    assert "negative ELBO" in stdout
+    model = load(out)
+    assert type(model).__name__ == "VariationalAutoencoder" and (model.beta, model.kl_warmup_epochs) == (0.5, 2)
+    code, stdout, err = run(capsys, "sample", out, "--n", "6", "--out", tmp_path / "s.npy")
+    assert code == 0, err
+    assert np.load(tmp_path / "s.npy").shape == (6, 784)
+    code, _, err = run(capsys, "sample", out, "--n", "6", "--out", tmp_path / "s.png")
+    assert code == 0, err
+    assert (tmp_path / "s.png").stat().st_size > 0
+    code, _, err = run(capsys, "plot", out, "--data", "sample", "--out", tmp_path / "plots")
+    assert code == 0, err
+    assert {"samples.png", "manifold.png", "loss.png"} <= {p.name for p in (tmp_path / "plots").iterdir()}
+
+
+def test_vae_options_are_checked(tmp_path, capsys):
+    code, _, err = run(capsys, "train", "--vae", "--tied", "--epochs", "1", "--out", tmp_path / "m.fae")
+    assert code == 2 and "--tied" in err
+    code, _, err = run(capsys, "train", "--beta", "2", "--epochs", "1", "--out", tmp_path / "m.fae")
+    assert code == 2 and "--vae" in err
+    ae = tmp_path / "ae.fae"
+    run(capsys, "train", "--data", "sample", "--epochs", "1", "--hidden", "--latent", "4", "--quiet", "--out", ae)
+    code, _, err = run(capsys, "sample", ae, "--out", tmp_path / "s.npy")
+    assert code == 2 and "not a VariationalAutoencoder" in err
+    vae = tmp_path / "vae.fae"
+    run(capsys, "train", "--vae", "--data", "sample", "--epochs", "1", "--latent", "2", "--quiet", "--out", vae)
+    code, _, err = run(capsys, "sample", vae, "--image-shape", "7", "7", "--out", tmp_path / "s.png")
+    assert code == 2 and "--image-shape" in err

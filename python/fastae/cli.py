@@ -1,10 +1,12 @@
-"""The `fastae` command (also `python -m fastae`): train, evaluate, encode, plot, bench.
+"""The `fastae` command (also `python -m fastae`): train, evaluate, encode, plot, sample, bench.
 
     fastae train --data sample                  # the Fashion-MNIST sample inside fastae
     fastae train --data fashion-mnist --epochs 10 --out model.fae
     fastae evaluate model.fae --data fashion-mnist
     fastae encode model.fae --data fashion-mnist --out codes.npy
     fastae plot model.fae --data fashion-mnist --out plots/
+    fastae train --vae --latent 2 --hidden 256 --data fashion-mnist --out vae.fae
+    fastae sample vae.fae --n 64 --out samples.png
     fastae bench
 
 Exit codes: 0 done, 1 failed (e.g. matplotlib missing), 2 bad arguments or unusable data
@@ -16,7 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, NoReturn, Optional, Sequence
+from typing import Any, NoReturn, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -108,6 +110,12 @@ def build_parser() -> Parser:
                             "with no sizes (a one-layer encoder) (default 0)")
     train.add_argument("--tied", action="store_true",
                        help="tied weights: each decoder layer uses the transpose of its mirror encoder layer's W")
+    train.add_argument("--vae", action="store_true",
+                       help="a variational autoencoder (the objective: reconstruction summed over the features "
+                            "+ beta KL); not with --tied, --contractive, --activity-l1, --sparsity-weight")
+    train.add_argument("--beta", type=float, default=1.0, help="the VAE's KL weight (default 1)")
+    train.add_argument("--kl-warmup", type=int, default=0,
+                       help="epochs over which the VAE's KL weight rises from 0 to --beta (default 0)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--threads", type=_thread_count, default=None, help="default: the cores other processes leave free, chosen each epoch")
     train.add_argument("--out", default="model.fae", help="where to save the model (default model.fae)")
@@ -126,6 +134,16 @@ def build_parser() -> Parser:
             sub.add_argument("--out", default="codes.npy", help="default codes.npy")
         if name == "plot":
             sub.add_argument("--out", default="plots", help="folder for the PNGs (default plots)")
+
+    sample = commands.add_parser("sample", help="generate new rows with a VAE", description="Decode rows drawn "
+                                 "from a variational autoencoder's prior z ~ N(0, I): a grid of images (.png) or "
+                                 "an array (.npy).")
+    sample.add_argument("model", help="a model file written by `fastae train --vae` or VariationalAutoencoder.save")
+    sample.add_argument("--n", type=_positive_int, default=64, help="how many rows (default 64)")
+    sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sample.add_argument("--image-shape", type=_positive_int, nargs=2, metavar=("H", "W"), default=None,
+                        help="the images' height and width (default: square, when the features are a square number)")
+    sample.add_argument("--out", default="samples.png", help="a .png grid of images or a .npy array (default samples.png)")
 
     bench = commands.add_parser("bench", help="the quick training benchmark", description="Train one epoch of each "
                                 "benchmark workload with fastae, the NumPy reference and PyTorch (if installed) "
@@ -158,20 +176,36 @@ def _data(spec: str) -> Any:
     return load_data(spec)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def _model_to_train(args: argparse.Namespace) -> Any:
+    """The Autoencoder, or with --vae the VariationalAutoencoder, that the train options describe."""
     from .autoencoder import Autoencoder
+    from .vae import VariationalAutoencoder
 
+    common = dict(latent_dim=args.latent, hidden=tuple(args.hidden), activation=args.activation,
+                  output_activation=args.output_activation, loss=args.loss, learning_rate=args.lr,
+                  batch_size=args.batch_size, epochs=args.epochs, random_state=args.seed, noise=args.noise,
+                  noise_level=args.noise_level, dropout=args.dropout, n_threads=args.threads,
+                  verbose=0 if args.quiet else 1)
+    autoencoder_only = {"--tied": args.tied, "--contractive": args.contractive, "--activity-l1": args.activity_l1,
+                        "--sparsity-weight": args.sparsity_weight, "--latent-activation": args.latent_activation != "linear"}
+    if args.vae:
+        given = [flag for flag, value in autoencoder_only.items() if value]
+        if given:
+            raise UsageError(f"{given[0]}: an Autoencoder option; a VAE (--vae) has no such variant")
+        return VariationalAutoencoder(beta=args.beta, kl_warmup_epochs=args.kl_warmup, **common)
+    if args.beta != 1.0 or args.kl_warmup != 0:
+        raise UsageError(f"{'--beta' if args.beta != 1.0 else '--kl-warmup'}: a VAE's option; add --vae")
+    return Autoencoder(latent_activation=args.latent_activation, activity_l1=args.activity_l1,
+                       sparsity_weight=args.sparsity_weight, sparsity_target=args.sparsity_target,
+                       tied_weights=args.tied, contractive=args.contractive, **common)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
     data = _data(args.data)
     out_dir = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(out_dir):
         raise UsageError(f"--out: folder {out_dir} does not exist")
-    model = Autoencoder(latent_dim=args.latent, hidden=tuple(args.hidden), activation=args.activation,
-                        latent_activation=args.latent_activation, output_activation=args.output_activation, loss=args.loss, learning_rate=args.lr,
-                        batch_size=args.batch_size, epochs=args.epochs, random_state=args.seed,
-                        noise=args.noise, noise_level=args.noise_level, activity_l1=args.activity_l1,
-                        dropout=args.dropout, sparsity_weight=args.sparsity_weight,
-                        sparsity_target=args.sparsity_target, tied_weights=args.tied, contractive=args.contractive,
-                        n_threads=args.threads, verbose=0 if args.quiet else 1)
+    model = _model_to_train(args)
     if not args.quiet:
         print(f"data: {data.name}, {len(data.X_train):,} training and {len(data.X_test):,} test samples of "
               f"{data.X_train.shape[1]} features")
@@ -184,8 +218,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     model.set_params(warm_start=False)
     model.save(args.out)
     test_loss = model.history_["val_loss"][-1]  # the test split was the validation data of the last epoch
+    measure = "negative ELBO" if args.vae else args.loss
     print(f"train loss {model.evaluate(data.X_train):.6g}  test loss {test_loss:.6g}  "
-          f"({args.loss})  saved to {args.out}")
+          f"({measure})  saved to {args.out}")
     return 0
 
 
@@ -241,6 +276,40 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sample(args: argparse.Namespace) -> int:
+    from .vae import VariationalAutoencoder
+
+    model = _load(args.model)
+    if not isinstance(model, VariationalAutoencoder):
+        raise UsageError(f"model: {args.model} is not a VariationalAutoencoder (it holds the class "
+                         f"{type(model).__name__}); sampling needs one (fastae train --vae)")
+    rows = model.sample(args.n, random_state=args.seed)
+    if args.out.endswith(".npy"):
+        np.save(args.out, rows)
+        print(f"wrote {args.out}: {rows.shape[0]} samples of {rows.shape[1]} features")
+        return 0
+    if not args.out.endswith(".png"):
+        raise UsageError(f"--out: {args.out} is neither a .png nor a .npy file")
+    shape = tuple(args.image_shape) if args.image_shape else _square(rows.shape[1])
+    if shape[0] * shape[1] != rows.shape[1]:
+        raise UsageError(f"--image-shape: {shape[0]} x {shape[1]} is not the model's {rows.shape[1]} features")
+    from .plotting import image_grid
+    try:
+        image_grid(rows, args.out, shape, title=f"{args.n} samples decoded from z ~ N(0, I)")
+    except ImportError as err:
+        print(f"fastae sample: error: {err}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}: {rows.shape[0]} samples as {shape[0]}x{shape[1]} images")
+    return 0
+
+
+def _square(n_features: int) -> Tuple[int, int]:
+    side = int(round(n_features ** 0.5))
+    if side * side != n_features:
+        raise UsageError(f"--out: {n_features} features are not a square image; give --image-shape H W or a .npy path")
+    return side, side
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from ._threads import usable_cores
     from .bench import run, table
@@ -255,7 +324,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "encode": cmd_encode, "plot": cmd_plot, "bench": cmd_bench}
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "encode": cmd_encode, "plot": cmd_plot, "sample": cmd_sample,
+            "bench": cmd_bench}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,7 +8,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["reconstruction_grid", "loss_curves", "latent_scatter", "error_histogram", "plot_all", "PLOT_EXTRA"]
+__all__ = ["reconstruction_grid", "loss_curves", "latent_scatter", "error_histogram", "image_grid", "latent_manifold",
+           "plot_all", "PLOT_EXTRA"]
 
 PLOT_EXTRA = 'plotting needs matplotlib: pip install "fastae[plot]" (or pip install matplotlib)'
 
@@ -61,7 +62,14 @@ def loss_curves(history: Dict[str, List[float]], path: Any) -> str:
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.grid(alpha=0.3)
-    ax.legend()
+    if "kl" in history:  # a VAE's objective: reconstruction + beta KL, the KL on its own axis
+        ax.plot(epochs, history["reconstruction"], marker=".", linestyle="--", label="reconstruction")
+        kl_axis = ax.twinx()
+        kl_axis.plot(epochs, history["kl"], marker=".", linestyle=":", color="tab:red", label="KL (right axis)")
+        kl_axis.set_ylabel("KL")
+        fig.legend(loc="outside upper center", ncols=4, fontsize=8)
+    else:
+        ax.legend()
     return _save(fig, path)
 
 
@@ -117,11 +125,44 @@ def error_histogram(errors: np.ndarray, path: Any) -> str:
     return _save(fig, path)
 
 
+def image_grid(images: np.ndarray, path: Any, image_shape: Tuple[int, int], columns: int = 8,
+               title: Optional[str] = None) -> str:
+    """Images (rows of pixel values in [0, 1]) in a grid, `columns` wide."""
+    n = len(images)
+    rows = max(1, -(-n // columns))
+    fig = _figure(1.1 * columns, 1.1 * rows + (0.4 if title else 0))
+    axes = fig.subplots(rows, columns, squeeze=False)
+    for i, ax in enumerate(axes.ravel()):
+        if i < n:
+            ax.imshow(np.asarray(images[i]).reshape(image_shape), cmap="gray", vmin=0.0, vmax=1.0)
+        ax.set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def latent_manifold(model: Any, path: Any, image_shape: Tuple[int, int], n: int = 15, extent: float = 3.0) -> str:
+    """A 2-D VAE's decoder over a grid of z in [-extent, extent]^2 (z1 left to right, z2 bottom to
+    top), drawn as one image, as Keras' VAE example does."""
+    h, w = image_shape
+    grid = np.linspace(-extent, extent, n)
+    z = np.array([[z1, z2] for z2 in grid[::-1] for z1 in grid], dtype=model._dtype())
+    decoded = model.decode(z).reshape(n, n, h, w)
+    canvas = decoded.transpose(0, 2, 1, 3).reshape(n * h, n * w)
+    fig = _figure(8, 8)
+    ax = fig.subplots()
+    ax.imshow(canvas, cmap="gray", vmin=0.0, vmax=1.0, extent=(-extent, extent, -extent, extent))
+    ax.set_xlabel("z1")
+    ax.set_ylabel("z2")
+    return _save(fig, path)
+
+
 def plot_all(model: Any, X: np.ndarray, out_dir: Any, labels: Optional[np.ndarray] = None,
              image_shape: Optional[Tuple[int, int]] = None, class_names: Optional[Sequence[str]] = None) -> List[str]:
     """The four pictures of a fitted model on X, in out_dir: reconstructions.png (with noisy rows
     for a model trained with noise: the noise it was trained with, of epoch 0), loss.png,
-    latent.png, errors.png. Returns their paths."""
+    latent.png, errors.png; for a VAE of images also samples.png (64 rows decoded from the
+    prior) and, with latent_dim 2, manifold.png. Returns their paths."""
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     _figure(1, 1)  # fail early, before any work, when matplotlib is missing
@@ -131,10 +172,16 @@ def plot_all(model: Any, X: np.ndarray, out_dir: Any, labels: Optional[np.ndarra
         from .reference import add_noise
         noisy = add_noise(model.noise, model.noise_level, model._noise_seed, 0, np.arange(min(10, len(X))),
                           np.asarray(X[:10], dtype=np.float64))
-    return [
+    paths = [
         reconstruction_grid(X[:10], model.reconstruct(X[:10]), join("reconstructions.png"), image_shape,
                             noisy=noisy, denoised=None if noisy is None else model.reconstruct(noisy)),
         loss_curves(model.history_, join("loss.png")),
         latent_scatter(model.encode(X), join("latent.png"), labels, class_names),
         error_histogram(model.reconstruction_error(X), join("errors.png")),
     ]
+    if hasattr(model, "sample") and image_shape is not None:
+        paths.append(image_grid(model.sample(64, random_state=0), join("samples.png"), image_shape,
+                                title="decoded from z ~ N(0, I)"))
+        if model.latent_dim_ == 2:
+            paths.append(latent_manifold(model, join("manifold.png"), image_shape))
+    return paths
