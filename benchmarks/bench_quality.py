@@ -2,6 +2,7 @@
 
     python benchmarks/bench_quality.py [--epochs 5] [--seeds 0 1 2] [--threads 2] [--data fashion-mnist]
     python benchmarks/bench_quality.py --variant denoising
+    python benchmarks/bench_quality.py --vae
 
 Each model is relu/sigmoid with a linear code, BCE from the logits, Adam lr 1e-3, batch 256,
 Glorot-uniform weights and zero biases, shuffled every epoch. Seed policy: each framework is
@@ -16,6 +17,12 @@ its inputs (fastae's noise="gaussian"; in PyTorch, batch + 0.3 * randn_like(batc
 against the plain model. The score is the test MSE between the reconstructions of noisy test
 images (one fixed draw of the same noise) and the clean images. Targets: the denoising model
 beats the plain one and is within 2% of PyTorch's.
+
+--vae: the variational autoencoders 784-256-2 and 784-512-256-32 (benchmarks/_vae.py: relu,
+sigmoid output, BCE summed over the pixels + KL, Adam 1e-3, batch 128, Glorot init), 10 epochs
+by default, against the same VAE in PyTorch. The score is the test negative ELBO at z = mu (the
+mean over the test images of BCE summed over the pixels + KL; fastae's evaluate). Target:
+fastae within 2% of PyTorch.
 """
 
 import argparse
@@ -104,16 +111,57 @@ def denoising_report(args, data, have_torch):
     write_report(args.out, "quality_denoising", {k: [m for m, _ in v] for k, v in runs.items()}, "\n".join(lines), notes)
 
 
+def vae_report(args, data, have_torch):
+    """fastae's VAEs against PyTorch's: test negative ELBO and training time."""
+    from _vae import VAE_MODELS, fastae_vae, torch_vae_epoch
+
+    epochs = args.epochs if args.epochs_given else 10
+    results, lines = {}, ["| VAE | fastae test -ELBO | PyTorch test -ELBO | difference | fastae s | PyTorch s | "
+                          "within 2% |", "|---|---|---|---|---|---|---|"]
+    for name in VAE_MODELS:
+        ours, theirs = [], []
+        for seed in args.seeds:
+            model = fastae_vae(name, epochs, seed, args.threads)
+            started = time.perf_counter()
+            model.fit(data.X_train)
+            ours.append((model.evaluate(data.X_test), time.perf_counter() - started))
+            if have_torch:
+                epoch, test = torch_vae_epoch(name, seed, args.threads, data.X_train)
+                started = time.perf_counter()
+                for _ in range(epochs):
+                    epoch()
+                theirs.append((test(data.X_test), time.perf_counter() - started))
+        elbo = statistics.mean(e for e, _ in ours)
+        row = {"fastae": [e for e, _ in ours], "fastae_seconds": [s for _, s in ours]}
+        seconds = statistics.median(s for _, s in ours)
+        if theirs:
+            torch_elbo = statistics.mean(e for e, _ in theirs)
+            diff = (elbo - torch_elbo) / torch_elbo
+            row.update(pytorch=[e for e, _ in theirs], pytorch_seconds=[s for _, s in theirs], relative_difference=diff)
+            lines.append(f"| {name} | {elbo:.3f} | {torch_elbo:.3f} | {diff:+.2%} | {seconds:.1f} | "
+                         f"{statistics.median(s for _, s in theirs):.1f} | {'yes' if abs(diff) <= 0.02 else 'NO'} |")
+        else:
+            lines.append(f"| {name} | {elbo:.3f} | – | – | {seconds:.1f} | – | – |")
+        results[name] = row
+    notes = (f"{data.name}: {len(data.X_train):,} training, {len(data.X_test):,} test images; {epochs} epochs, Adam "
+             f"1e-3, batch 128, {args.threads} threads; the test negative ELBO at z = mu (nats per image) is the mean "
+             f"over seeds {args.seeds}, wall time the median training time (one run, a shared machine).")
+    write_report(args.out, "quality_vae", results, "\n".join(lines), notes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=None, help="default 5 (--vae: 10)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data", default="fashion-mnist", help="fashion-mnist (default) or sample")
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--variant", choices=["denoising"], help="a variant against the plain model and PyTorch")
+    parser.add_argument("--vae", action="store_true", help="the variational autoencoders against PyTorch's")
     args = parser.parse_args()
+    args.epochs_given = args.epochs is not None
+    args.epochs = args.epochs or 5
 
     data = load_data(args.data)
     try:
@@ -124,6 +172,9 @@ def main() -> None:
         print("PyTorch is not installed (pip install torch==2.13.0): fastae alone.", file=sys.stderr)
     if args.variant == "denoising":
         denoising_report(args, data, have_torch)
+        return
+    if args.vae:
+        vae_report(args, data, have_torch)
         return
 
     results = {}

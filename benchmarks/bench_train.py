@@ -6,6 +6,7 @@ machine's GEMM limit, all measured in one run.
     python benchmarks/bench_train.py --workloads wide --peers pytorch jax --threads 2
     python benchmarks/bench_train.py --rounds 3      # runners take turns three times: steadier ratios
     python benchmarks/bench_train.py --variants      # the model variants against the plain model (mnist-deep, mnist-shallow)
+    python benchmarks/bench_train.py --vae           # the VAEs against PyTorch's and JAX's, and a plain model of their sizes
 
 Every (runner, workload, threads) is measured in a fresh subprocess pinned to that many cores,
 so that thread settings cannot leak between frameworks. A runner trains one warm-up epoch, then
@@ -40,6 +41,7 @@ from _pinning import pin_if_child  # noqa: E402
 if __name__ == "__main__":
     pin_if_child(3)  # before NumPy starts its BLAS threads
     pin_if_child(1, "--variants-child")
+    pin_if_child(3, "--vae-child")
 
 import numpy as np  # noqa: E402
 
@@ -47,6 +49,7 @@ from _peers import EXTRA_PEERS, PEERS, ROW_CAP, RUNNERS, WORKLOADS  # noqa: E402
 from _report import fmt, write_report  # noqa: E402
 from _rounds import take_turns  # noqa: E402
 from _variants import measure_variants, variants_table  # noqa: E402
+from _vae import VAE_MODELS, VAE_PEERS, vae_runner, vae_speed_table  # noqa: E402
 
 from fastae.bench import timed  # noqa: E402
 
@@ -60,8 +63,16 @@ def child(runner: str, workload: str, threads: int, rows: int, repeats: int) -> 
     return {"samples_per_s": rows / statistics.median(seconds), "rows": rows, "seconds": seconds}
 
 
-def run_child(runner: str, workload: str, threads: int, rows: int, repeats: int, timeout: float) -> Dict[str, Any]:
-    cmd = [sys.executable, __file__, "--child", runner, workload, str(threads), str(rows), str(repeats)]
+def vae_child(runner: str, model: str, threads: int, rows: int, repeats: int) -> Dict[str, Any]:
+    """Measure one VAE runner (bench_train --vae) in this pinned process."""
+    X = np.random.default_rng(0).random((rows, 784), dtype=np.float32)
+    seconds = timed(vae_runner(runner, model, threads, X), repeats)
+    return {"samples_per_s": rows / statistics.median(seconds), "rows": rows, "seconds": seconds}
+
+
+def run_child(runner: str, workload: str, threads: int, rows: int, repeats: int, timeout: float,
+              mode: str = "--child") -> Dict[str, Any]:
+    cmd = [sys.executable, __file__, mode, runner, workload, str(threads), str(rows), str(repeats)]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -146,6 +157,31 @@ def bar_chart(results: Dict[str, Any], path: Path) -> bool:
     return True
 
 
+def vae_speeds(args: argparse.Namespace) -> None:
+    """bench_train --vae: every runner of each VAE in its own pinned child, taking turns over the rounds."""
+    rows, repeats = (10000, 2) if args.quick else (args.rows, args.repeats)
+    thread_counts = sorted({1, args.threads})
+    figures: Dict[str, Dict[str, Any]] = {}
+    for name in VAE_MODELS:
+        runners = [("fastae", args.threads), ("fastae-plain", args.threads)]
+        runners += [(peer, t) for peer in VAE_PEERS for t in thread_counts]
+        runs = take_turns(runners, args.rounds,
+                          lambda r: run_child(r[0], name, r[1], rows, repeats, args.timeout, "--vae-child"))
+        combined = {r: combine_rounds(done) for r, done in runs.items()}
+        row: Dict[str, Any] = {}
+        for (runner, _), figure in combined.items():
+            if "samples_per_s" in figure:
+                row[runner] = max(row.get(runner) or 0, figure["samples_per_s"])  # a peer's better thread count
+            else:
+                row.setdefault(runner, None)
+                print(f"  {runner} skipped on {name}: {figure['error']}")
+        figures[name] = row
+    write_report(args.out, "train_vae", figures, vae_speed_table(figures),
+                 f"VAEs of benchmarks/_vae.py on {rows:,} random rows in [0, 1] of 784 features, batch 128, Adam "
+                 f"1e-3; samples/s, median of {repeats} epochs after a warm-up, {args.rounds} round(s); fastae at "
+                 f"{args.threads} threads, peers the better of {' and '.join(map(str, thread_counts))} threads.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2, help="fastae's thread count; peers run at 1 and at this")
@@ -161,7 +197,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     parser.add_argument("--variants", action="store_true",
                         help="only fastae's variants (noise, dropout, penalties, tied weights) against the plain model")
+    parser.add_argument("--vae", action="store_true",
+                        help="the VAEs 784-256-2 and 784-512-256-32 (batch 128) against PyTorch's and JAX's VAE and "
+                             "fastae's plain autoencoder of the same sizes")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--vae-child", nargs=5, help=argparse.SUPPRESS)
     parser.add_argument("--variants-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -178,6 +218,13 @@ def main() -> None:
         write_report(args.out, "variants", figures, variants_table(figures),
                      f"mnist-deep (784-128-64-128-784, batch 256) and mnist-shallow (784-32-784, bce, batch 256), "
                      f"{rows:,} rows, {args.threads} threads, the variants taking turns; median of {rounds} epochs each")
+        return
+    if args.vae_child:
+        runner, model, threads, rows, repeats = args.vae_child
+        print(json.dumps(vae_child(runner, model, int(threads), int(rows), int(repeats))))
+        return
+    if args.vae:
+        vae_speeds(args)
         return
     if args.child:
         runner, workload, threads, rows, repeats = args.child
