@@ -218,6 +218,8 @@ def test_train_sample_and_plot_a_vae(tmp_path, capsys):
     code, _, err = run(capsys, "sample", out, "--n", "6", "--out", tmp_path / "s.png")
     assert code == 0, err
     assert (tmp_path / "s.png").stat().st_size > 0
+    code, stdout, err = run(capsys, "evaluate", out, "--data", "sample")
+    assert code == 0 and "negative ELBO" in stdout, err
     code, _, err = run(capsys, "plot", out, "--data", "sample", "--out", tmp_path / "plots")
     assert code == 0, err
     assert {"samples.png", "manifold.png", "loss.png"} <= {p.name for p in (tmp_path / "plots").iterdir()}

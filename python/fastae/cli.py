@@ -238,7 +238,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model = _load(args.model)
     X, _ = split_of(_data(args.data), args.split)
     errors = model.reconstruction_error(X)
-    print(f"{args.split} loss ({model.loss}) on {len(X):,} samples: {model.evaluate(X):.6g}")
+    measure = "negative ELBO" if hasattr(model, "elbo") else model.loss
+    print(f"{args.split} loss ({measure}) on {len(X):,} samples: {model.evaluate(X):.6g}")
     q = np.percentile(errors, [50, 90, 99])
     print(f"per-sample error: mean {errors.mean():.6g}  std {errors.std():.6g}  min {errors.min():.6g}  "
           f"median {q[0]:.6g}  p90 {q[1]:.6g}  p99 {q[2]:.6g}  max {errors.max():.6g}")

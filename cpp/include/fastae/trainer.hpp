@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "fastae/claim.hpp"
+#include "fastae/denormals.hpp"
 #include "fastae/input_noise.hpp"
 #include "fastae/network.hpp"
 #include "fastae/optimizer.hpp"
@@ -98,6 +99,7 @@ class Trainer {
     const Index code_width = code_means ? net_.layers()[static_cast<std::size_t>(net_.penalties().code_layer)].out : 0;
     Index rows_done = 0;
     run_threads(threads, [&](int t, int count) {
+      const FlushDenormals flush;  // denormals.hpp
       const std::vector<ParamRange> mine = param_ranges(t, count, batch_rows);
       pack_panels(mine);
       thread_barrier(count);  // every thread's block of the packed weights is written
