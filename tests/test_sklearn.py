@@ -39,6 +39,8 @@ ESTIMATORS = [
                 activity_l1=0.01),
     Autoencoder(latent_dim=2, hidden=(4,), epochs=3, random_state=0, tied_weights=True),
     Autoencoder(latent_dim=2, epochs=3, random_state=0, latent_activation="tanh", contractive=0.1),
+    # scaling inside the model (tests/test_scaling.py)
+    Autoencoder(latent_dim=2, epochs=3, random_state=0, scale="standard", output_activation="linear"),
     # the variational autoencoder (tests/test_vae.py); the checks' data are not in [0, 1]: mse
     VariationalAutoencoder(latent_dim=2, hidden=(4,), epochs=3, random_state=0, loss="mse", kl_warmup_epochs=2),
 ]

@@ -105,6 +105,14 @@ void bind_model_for(py::module_& m, const char* name) {
                              "A VAE's mean KL term over the last epoch's rows")
       .def("set_beta", [](M& self, double beta) { self.network.set_beta(beta); }, py::arg("beta"),
            "A VAE's KL weight for the coming epochs")
+      .def("set_scaling",
+           [](M& self, const std::vector<double>& in_shift, const std::vector<double>& in_scale,
+              const std::vector<double>& out_shift, const std::vector<double>& out_scale, bool clip_target) {
+             self.network.set_scaling(in_shift, in_scale, out_shift, out_scale, clip_target);
+           },
+           py::arg("in_shift"), py::arg("in_scale"), py::arg("out_shift"), py::arg("out_scale"),
+           py::arg("clip_target") = false,
+           "Scale inputs as (x - in_shift) / in_scale and targets likewise, in training and inference (empty: none)")
       .def_property_readonly("sampling_layer", [](const M& self) { return self.network.sampling().layer; })
       .def("set_learning_rate", [](M& self, double lr) { self.optimizer->set_learning_rate(lr); }, py::arg("lr"))
       .def_property(

@@ -27,6 +27,7 @@ import numpy as np
 from . import _core
 from ._archive import Archive, ArchiveError
 from ._atomic import replace_file
+from ._scaling import ColumnScaling
 from ._validation import MAX_COUNT, MAX_UNITS, shown
 from .optim import Optimizer, optimizer_from_dict, optimizer_to_dict
 from .schedules import schedule_from_dict, schedule_to_dict
@@ -42,6 +43,7 @@ def model_class(cls: type) -> type:
     return cls
 HEADER = "__fastae__"
 HEADER_LIMIT = 64 << 20  # bytes of JSON: hyperparameters, history and feature names
+SCALING_ARRAYS = ("scaling:in_shift", "scaling:in_scale", "scaling:out_shift", "scaling:out_scale")
 NON_NEGATIVE_SLOTS = ("sum", "square_avg", "exp_avg_sq", "max_exp_avg_sq")  # running sums of squares
 
 
@@ -82,6 +84,8 @@ def model_state(model: Any) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
                       feature_names=(None if getattr(model, "feature_names_in_", None) is None
                                      else [str(n) for n in model.feature_names_in_]))
         arrays["params"] = core.params.copy()
+        if model.scaling_ is not None:
+            arrays.update(zip(SCALING_ARRAYS, model.scaling_.arrays()))
         for name, slot in core.optimizer_slots():
             arrays[f"slot:{name}"] = slot.copy()
     return header, arrays
@@ -100,6 +104,14 @@ def restore_state(header: Dict[str, Any], arrays: Dict[str, np.ndarray], where: 
     model._check_tied(core.params, f"{where}: array 'params', as weights")
     for name, slot in core.optimizer_slots():
         _copy_into(slot, arrays.get(f"slot:{name}"), f"slot:{name}", where, non_negative=name in NON_NEGATIVE_SLOTS)
+    if model._checked()["scale"] != "none":
+        scaling = [np.empty(fields["n_features"] if k.startswith("scaling:in") else fields["n_outputs"])
+                   for k in SCALING_ARRAYS]
+        for name, target in zip(SCALING_ARRAYS, scaling):
+            _copy_into(target, arrays.get(name), name, where)
+            if name.endswith("scale") and not np.all(target > 0):
+                raise ValueError(f"{where}: array {name!r} holds a scale <= 0")
+        model._set_scaling(ColumnScaling(*scaling))
     core.optimizer_steps = fields["optimizer_steps"]
     model._rng_state = fields["rng_state"]
     model.history_ = fields["history"]
@@ -241,6 +253,10 @@ def _expected_arrays(header: Dict[str, Any], where: str) -> Dict[str, Tuple[np.d
     dtype = np.dtype(cfg["dtype"])
     probe = (_core.Model32 if dtype == np.float32 else _core.Model64)([1, 1], ["linear"], "mse", model._core_optimizer(cfg))
     expected = {"params": (dtype, (n_params,))}
+    if cfg["scale"] != "none":
+        n_outputs = _n_outputs(header, where)
+        expected.update({k: (np.dtype(np.float64), (n_features if k.startswith("scaling:in") else n_outputs,))
+                         for k in SCALING_ARRAYS})
     expected.update({f"slot:{name}": (dtype, (n_params,)) for name, _ in probe.optimizer_slots()})
     return expected
 

@@ -15,6 +15,7 @@ from . import _core
 ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "tanh", "sigmoid", "softplus")
 LOSSES = ("mse", "bce", "mae", "huber")
 NOISES = ("none", "gaussian", "masking", "salt_pepper")
+SCALES = ("none", "standard", "minmax")
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 MAX_THREADS = 256      # n_threads above this is refused; the team is also bounded by the work

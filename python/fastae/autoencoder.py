@@ -13,9 +13,10 @@ from ._driver import EpochDriver
 from ._estimator import Estimator, feature_names, same_value
 from ._model_lock import reads_model, writes_model
 from ._persistence import load as load_model, model_class, model_state, restore_state, save as save_model
+from ._scaling import ColumnScaling, fit_scaling
 from ._spec import ModelSpec, autoencoder_spec
 from ._threads import usable_cores
-from ._validation import (ACTIVATIONS, LOSSES, MAX_THREADS, MAX_UNITS, as_matrix, check_dtype, check_fraction,
+from ._validation import (ACTIVATIONS, LOSSES, MAX_THREADS, MAX_UNITS, SCALES, as_matrix, check_dtype, check_fraction,
                           check_int, check_name, check_noise, check_non_negative_float, check_positive_float, check_probability,
                           physical_memory)
 from .callbacks import EarlyStopping
@@ -26,7 +27,7 @@ __all__ = ["Autoencoder"]
 
 # Hyperparameters that define the network; changing one after build needs a new fit.
 _ARCHITECTURE = ("latent_dim", "hidden", "activation", "latent_activation", "output_activation", "loss", "dtype",
-                 "tied_weights")
+                 "tied_weights", "scale")
 
 
 @model_class
@@ -48,7 +49,7 @@ class Autoencoder(Estimator, EpochDriver):
                  min_delta: float = 0.0, restore_best_weights: bool = True, lr_schedule: Any = None,
                  noise: str = "none", noise_level: float = 0.1, activity_l1: float = 0.0, dropout: float = 0.0,
                  sparsity_weight: float = 0.0, sparsity_target: float = 0.05, tied_weights: bool = False,
-                 contractive: float = 0.0):
+                 contractive: float = 0.0, scale: str = "none"):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.activation = activation
@@ -81,6 +82,7 @@ class Autoencoder(Estimator, EpochDriver):
         self.sparsity_target = sparsity_target
         self.tied_weights = tied_weights
         self.contractive = contractive
+        self.scale = scale
 
     def _checked(self) -> Dict[str, Any]:
         """The hyperparameters, validated and normalised."""
@@ -113,7 +115,12 @@ class Autoencoder(Estimator, EpochDriver):
         if contractive > 0 and len(hidden) > 0:
             raise ValueError(f"contractive: the exact penalty ||d code / d x||_F^2 is computed for a one-layer "
                              f"encoder (hidden=()), not hidden={tuple(hidden)!r}")
+        scale = check_name("scale", self.scale, SCALES)
+        if scale == "standard" and loss == "bce":
+            raise ValueError("scale: 'standard' gives values outside [0, 1], which loss='bce' cannot reconstruct; "
+                             "use scale='minmax' (targets clipped into [0, 1]) or loss='mse'")
         return {
+            "scale": scale,
             "latent_dim": check_int("latent_dim", self.latent_dim, high=MAX_UNITS),
             "hidden": tuple(check_int(f"hidden[{i}]", h, high=MAX_UNITS) for i, h in enumerate(hidden)),
             "activation": check_name("activation", self.activation, ACTIVATIONS),
@@ -195,6 +202,7 @@ class Autoencoder(Estimator, EpochDriver):
         _tie(spec, model.params)
         self._model = model
         self.spec_ = spec
+        self.scaling_: Optional[ColumnScaling] = None
         self._rng_state = int(rng.integers(0, 2**64, dtype=np.uint64))
         self._split_seed = int(rng.integers(0, 2**63))  # the validation_fraction split of every fit
         self._noise_seed = int(rng.integers(0, 2**63))  # the counter RNG's seed for the input noise
@@ -300,6 +308,8 @@ class Autoencoder(Estimator, EpochDriver):
         if X_val is None and cfg["validation_fraction"] is not None:
             rows, val_rows = self._split(X, cfg["validation_fraction"])
             X_val, T_val = X[val_rows], None if T is None else T[val_rows]
+        if not keep:
+            self._set_scaling(fit_scaling(cfg["scale"], X, T, rows))  # from the training rows alone
         if X_val is not None and len(self.history_["loss"]) == 0:
             self.history_["val_loss"] = []
         if X_val is not None and "val_loss" not in self.history_:
@@ -330,11 +340,12 @@ class Autoencoder(Estimator, EpochDriver):
             self._check_range(cfg, low, high, "X")
             self.build(arr.shape[1], None if T is None else T.shape[1])
             self._set_feature_names(names)
+            self._set_scaling(fit_scaling(cfg["scale"], arr, T, None))
         else:
             self._check_architecture("partial_fit")
             self._check_feature_names(names, "partial_fit")
             self._check_output_width(arr, T, "partial_fit")
-        value_range = _allowed_range(cfg["loss"]) if built else None
+        value_range = _allowed_range(cfg["loss"], cfg["scale"]) if built else None
         try:
             self._train(arr, None, None, 1, cfg, [], value_range, target=T)
             return self
@@ -397,7 +408,7 @@ class Autoencoder(Estimator, EpochDriver):
         return np.sort(order[n_val:]).astype(np.int64), np.sort(order[:n_val])
 
     def _check_range(self, cfg: Dict[str, Any], low: float, high: float, name: str) -> None:
-        allowed_low, allowed_high = _allowed_range(cfg["loss"])
+        allowed_low, allowed_high = _allowed_range(cfg["loss"], cfg.get("scale", "none"))
         if low < allowed_low or high > allowed_high:  # only BCE limits the range
             raise ValueError(f"{name}: loss='bce' needs values in [0, 1], but {name} spans [{low:g}, {high:g}]; "
                              "scale it (e.g. MinMaxScaler) or use loss='mse'")
@@ -432,7 +443,18 @@ class Autoencoder(Estimator, EpochDriver):
         out = np.empty((arr.shape[0], stages[last - 1].fan_out), dtype=self._dtype())
         if self._model.apply(arr, first, last, out, self._threads()):
             as_matrix(X, name, self._dtype(), n_threads=self._threads())
+        if self.scaling_ is not None and part != "encoder":
+            self.scaling_.unscale_outputs(out)  # in the data's units
         return out
+
+    def _set_scaling(self, scaling: Optional[ColumnScaling]) -> None:
+        """The scaling C++ applies to inputs and targets (scaling_; None: none)."""
+        self.scaling_ = scaling
+        empty: List[float] = []
+        if scaling is None:
+            self._model.set_scaling(empty, empty, empty, empty, False)
+        else:
+            self._model.set_scaling(*(a.tolist() for a in scaling.arrays()), self.spec_.loss == "bce")
 
     def _dtype(self) -> type:
         return np.float32 if isinstance(self._model, _core.Model32) else np.float64
@@ -468,7 +490,8 @@ class Autoencoder(Estimator, EpochDriver):
     def _scored(self, X: Any, target: Any, what: str) -> Tuple[np.ndarray, Optional[np.ndarray]]:
         """(X, target) checked for evaluate or reconstruction_error."""
         X = self._input(X, "X", what)
-        cfg = {"dtype": self._dtype(), "n_threads": self._threads(), "loss": self.spec_.loss}
+        cfg = {"dtype": self._dtype(), "n_threads": self._threads(), "loss": self.spec_.loss,
+               "scale": "none" if self.scaling_ is None else "minmax"}  # only min-max scaling lifts BCE's range
         T = self._target(target, X, cfg, self.n_outputs_)
         self._check_output_width(X, T, what)
         return X, T
@@ -604,6 +627,7 @@ def _warn_if_target_in_y(y: Any, n_rows: int, what: str) -> None:
                       f"another array from X, pass it as {what}(X, target=...)", UserWarning, stacklevel=3)
 
 
-def _allowed_range(loss: str) -> Tuple[float, float]:
-    """The values training data may hold for `loss`: BCE's targets are probabilities."""
-    return (0.0, 1.0) if loss == "bce" else (-math.inf, math.inf)
+def _allowed_range(loss: str, scale: str = "none") -> Tuple[float, float]:
+    """The values training data may hold for `loss`: BCE's targets are probabilities (unless min-max
+    scaling puts them into [0, 1], clipping what lies beyond the training range)."""
+    return (0.0, 1.0) if loss == "bce" and scale == "none" else (-math.inf, math.inf)

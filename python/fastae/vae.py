@@ -47,7 +47,7 @@ class VariationalAutoencoder(Autoencoder):
                  random_state: Optional[int] = None, n_threads: Optional[int] = None, verbose: int = 0,
                  validation_fraction: Optional[float] = None, early_stopping: bool = False, patience: int = 5,
                  min_delta: float = 0.0, restore_best_weights: bool = True, lr_schedule: Any = None,
-                 noise: str = "none", noise_level: float = 0.1, dropout: float = 0.0):
+                 noise: str = "none", noise_level: float = 0.1, dropout: float = 0.0, scale: str = "none"):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.activation = activation
@@ -76,6 +76,7 @@ class VariationalAutoencoder(Autoencoder):
         self.noise = noise
         self.noise_level = noise_level
         self.dropout = dropout
+        self.scale = scale
 
     def _checked(self) -> Dict[str, Any]:
         if isinstance(self.loss, str) and self.loss.lower() not in VAE_LOSSES:

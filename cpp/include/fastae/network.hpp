@@ -16,6 +16,7 @@
 #include "fastae/packed_weights.hpp"
 #include "fastae/penalty.hpp"
 #include "fastae/sampling.hpp"
+#include "fastae/scaling.hpp"
 #include "fastae/parallel.hpp"
 #include "fastae/types.hpp"
 
@@ -114,6 +115,26 @@ class Network {
   Loss loss() const { return loss_; }
   const Penalties& penalties() const { return penalties_; }
   const Sampling& sampling() const { return sampling_; }
+  const Scaling<S>& scaling() const { return scaling_; }
+  // Scaling inside the model (scaling.hpp): shift and scale per input column and per output
+  // column (empty vectors: none). Every scale must be positive and finite.
+  void set_scaling(const std::vector<double>& in_shift, const std::vector<double>& in_scale,
+                   const std::vector<double>& out_shift, const std::vector<double>& out_scale, bool clip_target) {
+    Scaling<S> scaling;
+    if (!in_scale.empty()) {
+      if (static_cast<Index>(in_shift.size()) != n_inputs() || in_scale.size() != in_shift.size() ||
+          static_cast<Index>(out_shift.size()) != n_outputs() || out_scale.size() != out_shift.size())
+        throw std::invalid_argument("scale: need a shift and a scale per input and per output column");
+      for (double v : in_scale) check_scale(v);
+      for (double v : out_scale) check_scale(v);
+      scaling.in_shift = as_row(in_shift);
+      scaling.in_multiplier = as_row(in_scale).cwiseInverse();
+      scaling.out_shift = as_row(out_shift);
+      scaling.out_multiplier = as_row(out_scale).cwiseInverse();
+      scaling.clip_target = clip_target;
+    }
+    scaling_ = std::move(scaling);
+  }
   // The KL term's weight in the objective (a VAE's beta, for the coming epoch).
   void set_beta(double beta) {
     if (!sampling_.active() || !(beta >= 0.0 && std::isfinite(beta))) throw std::invalid_argument("beta: a VAE's beta must be finite and >= 0");
@@ -292,7 +313,8 @@ class Network {
     const PackedWeights<S> packed = packed_weights(first, last);
     for_chunks(x.rows(), n_threads, [&](Workspace<S>& ws, Index lo, Index rows, int t) {
       bool bad = false;
-      forward_rows(middle_rows(x, lo, rows), first, last, ws, 0, true, &bad, packed.view());
+      forward_rows(first == 0 ? scaled_inputs(x, ws, lo, rows) : middle_rows(x, lo, rows), first, last, ws, 0, true,
+                   &bad, packed.view());
       if (bad) non_finite[static_cast<std::size_t>(t)] = 1;
       out.middleRows(lo, rows) = slice(ws.outputs[static_cast<std::size_t>(last - 1)], 0, rows);
     });
@@ -308,10 +330,10 @@ class Network {
     if (target.rows() != x.rows() || target.cols() != n_outputs()) throw std::invalid_argument("target: wrong shape");
     const PackedWeights<S> packed = packed_weights(first, n_layers());
     for_chunks(x.rows(), n_threads, [&](Workspace<S>& ws, Index lo, Index rows, int) {
-      const ConstRowMap<S> x_rows = middle_rows(x, lo, rows);
+      const ConstRowMap<S> x_rows = first == 0 ? scaled_inputs(x, ws, lo, rows) : middle_rows(x, lo, rows);
       forward_rows(x_rows, first, n_layers(), ws, 0, false, nullptr, packed.view());
-      output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), 0, rows), middle_rows(target, lo, rows),
-                     row_loss + lo, nullptr, slice(ws.scratch, 0, rows), S(1));
+      output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), 0, rows),
+                     scaled_targets(target, ws, lo, rows), row_loss + lo, nullptr, slice(ws.scratch, 0, rows), S(1));
     });
   }
 
@@ -321,6 +343,34 @@ class Network {
   // Rows [lo, lo + rows) of m: threads working on different rows never overlap.
   static RowMap<S> slice(RowMatrix<S>& m, Index lo, Index rows) {
     return RowMap<S>(m.data() + lo * m.cols(), rows, m.cols(), Eigen::OuterStride<>(m.cols()));
+  }
+
+  static void check_scale(double v) {
+    if (!(v > 0.0 && std::isfinite(v))) throw std::invalid_argument("scale: every column's scale must be positive and finite");
+  }
+  static RowVector<S> as_row(const std::vector<double>& v) {
+    RowVector<S> out(static_cast<Index>(v.size()));
+    for (std::size_t i = 0; i < v.size(); ++i) out(static_cast<Index>(i)) = static_cast<S>(v[i]);
+    return out;
+  }
+
+  // Rows [lo, lo + rows) of an inference input, scaled into ws.batch when the model scales (else x's own rows).
+  ConstRowMap<S> scaled_inputs(const ConstRowMap<S>& x, Workspace<S>& ws, Index lo, Index rows) const {
+    if (!scaling_.active()) return middle_rows(x, lo, rows);
+    RowMap<S> scaled = slice(ws.batch, 0, rows);
+    scaled = middle_rows(x, lo, rows);
+    scaling_.scale_inputs(scaled);
+    return ConstRowMap<S>(scaled.data(), rows, scaled.cols(), Eigen::OuterStride<>(scaled.cols()));
+  }
+
+  // The same rows of a target, scaled into ws.target when the model scales.
+  ConstRowMap<S> scaled_targets(const ConstRowMap<S>& target, Workspace<S>& ws, Index lo, Index rows) const {
+    if (!scaling_.active()) return middle_rows(target, lo, rows);
+    if (ws.target.rows() < rows) ws.target.resize(kChunkRows, n_outputs());
+    RowMap<S> scaled = slice(ws.target, 0, rows);
+    scaled = middle_rows(target, lo, rows);
+    scaling_.scale_targets(scaled);
+    return ConstRowMap<S>(scaled.data(), rows, scaled.cols(), Eigen::OuterStride<>(scaled.cols()));
   }
 
   void check_range(Index first, Index last) const {
@@ -427,6 +477,7 @@ class Network {
   Loss loss_;
   Penalties penalties_;          // training only
   Sampling sampling_;            // a VAE's sampling stage (its beta: training only)
+  Scaling<S> scaling_;           // scaling inside the model (none: empty)
   std::vector<double> dropout_;  // training only: the rate on each layer's output
   std::vector<Index> mirror_;    // training only: the encoder layer whose W^T each decoder layer uses, or -1
   Vector<S> params_;

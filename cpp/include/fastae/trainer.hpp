@@ -75,8 +75,9 @@ class Trainer {
       if (subset[i] < 0 || subset[i] >= x.rows()) throw std::invalid_argument("rows: index out of range");
     const Index batch_rows = std::min(batch_size, n);
     const int threads = static_cast<int>(std::min<Index>(std::max(n_threads, 1), batch_rows));
-    prepare(batch_rows, threads, noise.active(), target != nullptr);
-    const bool use_order = shuffle || subset;  // otherwise batches are slices of x itself
+    const bool scaled = net_.scaling().active();
+    prepare(batch_rows, threads, noise.active(), target != nullptr || scaled);
+    const bool use_order = shuffle || subset || scaled;  // otherwise batches are slices of x itself
     const bool dropout = std::any_of(net_.dropout().begin(), net_.dropout().end(), [](double p) { return p > 0.0; });
     if (use_order || noise.active() || dropout || net_.sampling().active()) {  // the counter RNG needs each batch row's index in x
       order_.resize(static_cast<std::size_t>(n));
@@ -108,10 +109,16 @@ class Trainer {
         Index lo, hi;  // this thread's rows of the batch
         split_range(rows, t, count, lo, hi);
         const ConstRowMap<S> batch = use_order ? gather(x, ws_.batch, start, lo, hi) : middle_rows(x, start, rows);
-        const ConstRowMap<S> clean =
-            !target ? batch : use_order ? gather(*target, ws_.target, start, lo, hi) : middle_rows(*target, start, rows);
+        const ConstRowMap<S> clean = scaled ? gather(target ? *target : x, ws_.target, start, lo, hi)
+                                     : !target ? batch
+                                     : use_order ? gather(*target, ws_.target, start, lo, hi)
+                                                 : middle_rows(*target, start, rows);
         if (check && !(values_within(batch, lo, hi, *check) && (!target || values_within(clean, lo, hi, *check))))
           bad_rows.store(true, std::memory_order_relaxed);
+        if (scaled) {  // in place, after the check of the raw values (scaling.hpp)
+          net_.scaling().scale_inputs(ws_.batch.middleRows(lo, hi - lo));
+          net_.scaling().scale_targets(ws_.target.middleRows(lo, hi - lo));
+        }
         const ConstRowMap<S> input = noise.active() ? noisy_input(batch, start, lo, hi, noise, epoch) : batch;
         const BatchKeys keys{noise.seed, epoch, order_.empty() ? nullptr : order_.data() + start};
         net_.forward_train(input, ws_, lo, hi, keys, packed_.view());

@@ -11,6 +11,7 @@ from .input_noise import add_noise
 from .network import Network
 from .optimizers import ReferenceOptimizer, clip_gradients
 from .rng import shuffled_order
+from .scaling import scale_columns
 
 
 def train_epoch(net: Network, opt: ReferenceOptimizer, X: np.ndarray, batch_size: int, shuffle: bool, rng_state: int,
@@ -59,11 +60,27 @@ class ReferenceAutoencoder:
         self.noise, self.noise_seed = cfg["noise"], model._noise_seed
         self.epoch = len(model.history_["loss"])  # the epoch number that keys the noise
         self.n_encoder_layers = model.n_encoder_layers_
+        self.scaling, self.clip_target = model.scaling_, model.spec_.loss == "bce"
         self.history: List[float] = []
+
+    def scaled(self, X: np.ndarray, T: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+        """(input, target) in the model's scaled space (the target: T, else X)."""
+        T = X if T is None else T
+        if self.scaling is None:
+            return X, T
+        s = self.scaling
+        return (scale_columns(X, s.in_shift, s.in_scale),
+                scale_columns(T, s.out_shift, s.out_scale, self.clip_target))
+
+    def unscaled(self, out: np.ndarray) -> np.ndarray:
+        s = self.scaling
+        return out if s is None else out * s.out_scale.astype(out.dtype) + s.out_shift.astype(out.dtype)
 
     def fit(self, X: np.ndarray, epochs: int = 1, target: Optional[np.ndarray] = None) -> "ReferenceAutoencoder":
         X = np.ascontiguousarray(X, dtype=self.dtype)
         T = None if target is None else np.ascontiguousarray(target, dtype=self.dtype)
+        if self.scaling is not None:
+            X, T = self.scaled(X, T)
         for _ in range(epochs):
             loss, self.rng_state = train_epoch(self.net, self.optimizer, X, self.batch_size, self.shuffle,
                                                self.rng_state, self.clip_value, self.clip_norm, None, self.noise,
@@ -73,17 +90,16 @@ class ReferenceAutoencoder:
         return self
 
     def encode(self, X: np.ndarray) -> np.ndarray:
-        return self.net.forward(np.asarray(X, dtype=self.dtype), 0, self.n_encoder_layers)[-1]
+        return self.net.forward(self.scaled(np.asarray(X, dtype=self.dtype))[0], 0, self.n_encoder_layers)[-1]
 
     def decode(self, Z: np.ndarray) -> np.ndarray:
-        return self.net.forward(np.asarray(Z, dtype=self.dtype), self.n_encoder_layers)[-1]
+        return self.unscaled(self.net.forward(np.asarray(Z, dtype=self.dtype), self.n_encoder_layers)[-1])
 
     def reconstruct(self, X: np.ndarray) -> np.ndarray:
-        return self.net.forward(np.asarray(X, dtype=self.dtype))[-1]
+        return self.unscaled(self.net.forward(self.scaled(np.asarray(X, dtype=self.dtype))[0])[-1])
 
     def reconstruction_error(self, X: np.ndarray, target: Optional[np.ndarray] = None) -> np.ndarray:
-        X = np.asarray(X, dtype=self.dtype)
-        T = X if target is None else np.asarray(target, dtype=self.dtype)
+        X, T = self.scaled(np.asarray(X, dtype=self.dtype), None if target is None else np.asarray(target, dtype=self.dtype))
         return self.net.row_losses(X, T) / T.shape[1]
 
     def evaluate(self, X: np.ndarray, target: Optional[np.ndarray] = None) -> float:

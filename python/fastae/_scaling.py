@@ -1,0 +1,70 @@
+"""Scaling inside the model: per-column statistics of the training rows, given to C++, which
+scales inputs and targets as it reads them (cpp/include/fastae/scaling.hpp); what the model
+returns in the data's units is unscaled here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import numpy as np
+
+__all__ = ["ColumnScaling", "fit_scaling"]
+
+_CHUNK = 8192  # rows per pass: the statistics need no copy of X
+
+
+@dataclass
+class ColumnScaling:
+    """x_scaled = (x - shift) / scale per column, for the inputs and for the outputs (targets)."""
+
+    in_shift: np.ndarray
+    in_scale: np.ndarray
+    out_shift: np.ndarray
+    out_scale: np.ndarray
+
+    def arrays(self) -> Tuple[np.ndarray, ...]:
+        return self.in_shift, self.in_scale, self.out_shift, self.out_scale
+
+    def unscale_outputs(self, out: np.ndarray) -> np.ndarray:
+        """out in the targets' units, in place: out * scale + shift."""
+        out *= self.out_scale.astype(out.dtype)
+        out += self.out_shift.astype(out.dtype)
+        return out
+
+
+def column_statistics(X: np.ndarray, rows: Optional[np.ndarray], kind: str) -> Tuple[np.ndarray, np.ndarray]:
+    """(shift, scale) of X's rows `rows` (default: all): the mean and the standard deviation
+    (ddof 0) for "standard", the minimum and max - min for "minmax"; a constant column's scale is 1."""
+    n = X.shape[0] if rows is None else len(rows)
+    chunks = (X[i:i + _CHUNK] if rows is None else X[rows[i:i + _CHUNK]] for i in range(0, n, _CHUNK))
+    if kind == "minmax":
+        low = np.full(X.shape[1], np.inf)
+        high = np.full(X.shape[1], -np.inf)
+        for c in chunks:
+            low = np.minimum(low, c.min(axis=0))
+            high = np.maximum(high, c.max(axis=0))
+        spread = high - low
+        return low, np.where(spread > 0, spread, 1.0)
+    total = np.zeros(X.shape[1])
+    squares = np.zeros(X.shape[1])
+    first = None
+    for c in chunks:
+        c = c.astype(np.float64)
+        first = c[0] if first is None else first  # sums of deviations from a row of X: no cancellation
+        d = c - first
+        total += d.sum(axis=0)
+        squares += (d * d).sum(axis=0)
+    mean_d = total / n
+    variance = np.maximum(squares / n - mean_d * mean_d, 0.0)  # Var = E[d^2] - E[d]^2
+    std = np.sqrt(variance)
+    return first + mean_d, np.where(std > 1e-12 * np.maximum(np.abs(first + mean_d), 1.0), std, 1.0)
+
+
+def fit_scaling(kind: str, X: np.ndarray, T: Optional[np.ndarray], rows: Optional[np.ndarray]) -> Optional[ColumnScaling]:
+    """The scaling of the training rows of X (and of the target T, else X's again); None for "none"."""
+    if kind == "none":
+        return None
+    in_shift, in_scale = column_statistics(X, rows, kind)
+    out_shift, out_scale = (in_shift, in_scale) if T is None else column_statistics(T, rows, kind)
+    return ColumnScaling(in_shift, in_scale, out_shift, out_scale)
