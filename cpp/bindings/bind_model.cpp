@@ -183,12 +183,18 @@ void bind_model_for(py::module_& m, const char* name) {
       .def(
           "row_losses",
           [](const M& self, const ConstRowRef<S>& x, std::optional<ConstRowRef<S>> target, Eigen::Ref<Eigen::VectorXd> out,
-             int n_threads, Index first) {
+             int n_threads, Index first, std::optional<std::string> metric, std::optional<RowRef<S>> per_feature) {
             if (out.size() != x.rows()) throw std::invalid_argument("out: needs one entry per row of X");
-            self.network.row_losses(as_map<S>(x), as_map<S>(target ? *target : x), out.data(), n_threads, first);
+            if (per_feature && (per_feature->rows() != x.rows() || per_feature->cols() != self.network.n_outputs() ||
+                                per_feature->outerStride() != per_feature->cols()))
+              throw std::invalid_argument("per_feature: needs a contiguous (rows of X, outputs) array");
+            const std::optional<Loss> measure = metric ? std::optional<Loss>(loss_from_name(*metric)) : std::nullopt;
+            self.network.row_losses(as_map<S>(x), as_map<S>(target ? *target : x), out.data(), n_threads, first, measure,
+                                    per_feature ? per_feature->data() : nullptr);
           },
           py::arg("X").noconvert(), py::arg("target").noconvert(), py::arg("out").noconvert(), py::arg("n_threads"),
-          py::arg("first") = 0, py::call_guard<py::gil_scoped_release>(),
+          py::arg("first") = 0, py::arg("metric") = py::none(), py::arg("per_feature").noconvert() = py::none(),
+          py::call_guard<py::gil_scoped_release>(),
           "out[i] = sum over the outputs of the loss of producing row i of target (None: X) from row i of X, the "
           "input of layer `first`");
 }

@@ -478,10 +478,12 @@ class Autoencoder(Estimator, EpochDriver):
     inverse_transform = decode
     predict = reconstruct
 
-    def _row_losses(self, X: np.ndarray, n_threads: int, target: Optional[np.ndarray] = None) -> np.ndarray:
-        """Per-row sums over the outputs of the loss of producing target (default: X) from X (checked arrays)."""
+    def _row_losses(self, X: np.ndarray, n_threads: int, target: Optional[np.ndarray] = None,
+                    metric: Optional[str] = None, per_feature: Optional[np.ndarray] = None) -> np.ndarray:
+        """Per-row sums over the outputs of the loss (or `metric`) of producing target (default: X)
+        from X (checked arrays); each entry's loss also into `per_feature` when given."""
         out = np.empty(X.shape[0], dtype=np.float64)
-        self._model.row_losses(X, target, out, n_threads)
+        self._model.row_losses(X, target, out, n_threads, 0, metric, per_feature)
         return out
 
     def _mean_loss(self, X: np.ndarray, n_threads: int, target: Optional[np.ndarray] = None) -> float:
@@ -497,11 +499,25 @@ class Autoencoder(Estimator, EpochDriver):
         return X, T
 
     @reads_model
-    def reconstruction_error(self, X: Any, target: Any = None) -> np.ndarray:
+    def reconstruction_error(self, X: Any, target: Any = None, *, per_feature: bool = False,
+                             metric: Optional[str] = None) -> np.ndarray:
         """Per-sample loss, averaged over the outputs, of reconstructing X (or producing `target`
-        from X): shape (n_samples,). No noise, no dropout, no penalty."""
+        from X): shape (n_samples,). No noise, no dropout, no penalty. ``metric`` ("mse", "mae",
+        "bce", "huber"; None: the training loss) measures with another elementwise loss; with
+        ``per_feature=True`` the result is (n_samples, n_outputs), each entry that output's loss
+        (its row mean is the per-sample error), in the model's dtype."""
+        if not isinstance(per_feature, (bool, np.bool_)):
+            raise TypeError(f"per_feature: expected True or False, got {per_feature!r}")
+        if metric is not None:
+            metric = check_name("metric", metric, LOSSES)
+            if metric == "bce" and self.spec_.activations[-1] != "sigmoid":
+                raise ValueError("metric: 'bce' needs a sigmoid output (it is computed from the logits)")
         X, T = self._scored(X, target, "reconstruction_error")
-        return self._row_losses(X, self._threads(), T) / self.n_outputs_
+        if not per_feature:
+            return self._row_losses(X, self._threads(), T, metric) / self.n_outputs_
+        features = np.empty((X.shape[0], self.n_outputs_), dtype=self._dtype())
+        self._row_losses(X, self._threads(), T, metric, features)
+        return features
 
     @reads_model
     def evaluate(self, X: Any, target: Any = None) -> float:

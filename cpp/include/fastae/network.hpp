@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -323,17 +324,23 @@ class Network {
 
   // row_loss[i] = sum over the outputs of the loss of producing row i of target (for an
   // autoencoder, x itself) from row i of x, the input of layer `first` (a VAE's decoder: 0 < first).
+  // `metric`: another elementwise loss to measure with (default: the training loss); with
+  // `per_feature` (rows x outputs, row-major), each entry's loss is written there as well.
   void row_losses(const ConstRowMap<S>& x, const ConstRowMap<S>& target, double* row_loss, int n_threads,
-                  Index first = 0) const {
+                  Index first = 0, std::optional<Loss> metric = std::nullopt, S* per_feature = nullptr) const {
     check_range(first, n_layers());
+    const Loss measure = metric.value_or(loss_);
+    if (measure == Loss::Bce && layers_.back().activation != Activation::Sigmoid)
+      throw std::invalid_argument("metric: 'bce' needs a sigmoid output activation");
     if (x.cols() != layers_[static_cast<std::size_t>(first)].in) throw std::invalid_argument("X: wrong number of columns");
     if (target.rows() != x.rows() || target.cols() != n_outputs()) throw std::invalid_argument("target: wrong shape");
     const PackedWeights<S> packed = packed_weights(first, n_layers());
     for_chunks(x.rows(), n_threads, [&](Workspace<S>& ws, Index lo, Index rows, int) {
       const ConstRowMap<S> x_rows = first == 0 ? scaled_inputs(x, ws, lo, rows) : middle_rows(x, lo, rows);
       forward_rows(x_rows, first, n_layers(), ws, 0, false, nullptr, packed.view());
-      output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), 0, rows),
+      output_loss<S>(measure, layers_.back().activation, slice(ws.outputs.back(), 0, rows),
                      scaled_targets(target, ws, lo, rows), row_loss + lo, nullptr, slice(ws.scratch, 0, rows), S(1));
+      if (per_feature) rows_of<S>(per_feature, lo, rows, n_outputs()) = slice(ws.scratch, 0, rows);
     });
   }
 
