@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils.estimator_checks import estimator_checks_generator
 
-from fastae import Adam, Autoencoder, CosineAnnealing, VariationalAutoencoder
+from fastae import Adam, AnomalyDetector, Autoencoder, CosineAnnealing, VariationalAutoencoder
 
 from conftest import make_data
 
@@ -26,7 +26,7 @@ NOT_APPLICABLE = {
 
 # scikit-learn warns once per check that Autoencoder (or VariationalAutoencoder) does not inherit from its BaseEstimator:
 # scikit-learn is a test-only dependency, so fastae implements the protocol itself.
-NOT_INHERITING = "ignore:Estimator .*Autoencoder does not inherit"
+NOT_INHERITING = "ignore:Estimator .* does not inherit"
 
 ESTIMATORS = [
     Autoencoder(latent_dim=2, epochs=3, random_state=0),
@@ -43,6 +43,10 @@ ESTIMATORS = [
     Autoencoder(latent_dim=2, epochs=3, random_state=0, scale="standard", output_activation="linear"),
     # the variational autoencoder (tests/test_vae.py); the checks' data are not in [0, 1]: mse
     VariationalAutoencoder(latent_dim=2, hidden=(4,), epochs=3, random_state=0, loss="mse", kl_warmup_epochs=2),
+    # the outlier detector (tests/test_anomaly.py): scikit-learn's outlier-detector checks too
+    AnomalyDetector(),
+    AnomalyDetector(VariationalAutoencoder(latent_dim=2, hidden=(4,), loss="mse", scale="standard", epochs=3,
+                                           random_state=0), contamination="auto"),
 ]
 
 

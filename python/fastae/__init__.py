@@ -11,11 +11,12 @@ from ._validation import NotFittedError  # noqa: E402
 from . import callbacks, schedules  # noqa: E402
 from .autoencoder import Autoencoder  # noqa: E402
 from .vae import VariationalAutoencoder  # noqa: E402
+from .anomaly import AnomalyDetector  # noqa: E402
 from .callbacks import CSVLogger, EarlyStopping, ModelCheckpoint  # noqa: E402
 from .optim import SGD, Adagrad, Adam, AdamW, RMSprop  # noqa: E402
 from .schedules import CosineAnnealing, ExponentialDecay, ReduceLROnPlateau, StepDecay  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["Autoencoder", "VariationalAutoencoder", "load", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NotFittedError", "build_info",
+__all__ = ["Autoencoder", "VariationalAutoencoder", "AnomalyDetector", "load", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NotFittedError", "build_info",
            "EarlyStopping", "ModelCheckpoint", "CSVLogger", "StepDecay", "ExponentialDecay", "CosineAnnealing",
            "ReduceLROnPlateau", "callbacks", "schedules", "__version__"]

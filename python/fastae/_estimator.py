@@ -30,7 +30,7 @@ class Estimator:
         """The constructor's hyperparameters (scikit-learn convention); with deep=True also an
         optimizer instance's own, as ``optimizer__lr`` etc."""
         params = {name: getattr(self, name) for name in self._param_names()}
-        if deep and isinstance(self.optimizer, Optimizer):
+        if deep and isinstance(getattr(self, "optimizer", None), Optimizer):
             params.update({f"optimizer__{k}": v for k, v in self.optimizer.get_params().items()})
         return params
 

@@ -43,6 +43,7 @@ def model_class(cls: type) -> type:
     return cls
 HEADER = "__fastae__"
 HEADER_LIMIT = 64 << 20  # bytes of JSON: hyperparameters, history and feature names
+DETECTOR_SCORES = "detector:scores"  # an AnomalyDetector's training scores
 SCALING_ARRAYS = ("scaling:in_shift", "scaling:in_scale", "scaling:out_shift", "scaling:out_scale")
 NON_NEGATIVE_SLOTS = ("sum", "square_avg", "exp_avg_sq", "max_exp_avg_sq")  # running sums of squares
 
@@ -232,8 +233,39 @@ def _copy_into(target: np.ndarray, source: Any, name: str, where: str, non_negat
     target[:] = source
 
 
+def detector_state(detector: Any) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+    """A fitted AnomalyDetector's file: its model's header and arrays, plus a 'detector' table
+    (contamination, threshold, whether the model was the default) and its training scores."""
+    header, arrays = model_state(detector.model_)
+    header["detector"] = {"contamination": detector.contamination, "threshold": detector.threshold_,
+                          "default_model": detector.model is None, "n_rows": len(detector.decision_scores_)}
+    arrays[DETECTOR_SCORES] = np.asarray(detector.decision_scores_, dtype=np.float64)
+    return header, arrays
+
+
+def _detector_from(header: Dict[str, Any], model: Any, arrays: Dict[str, np.ndarray], where: str) -> Any:
+    """The AnomalyDetector around a restored model that a file's 'detector' table describes."""
+    from .anomaly import AnomalyDetector  # imported here: this module imports no model class at import time
+
+    table = header["detector"]
+    if not isinstance(table, dict) or not isinstance(table.get("default_model"), bool) or \
+            not isinstance(table.get("threshold"), float) or not np.isfinite(table["threshold"]):
+        raise ValueError(f"{where}: header field 'detector' is not a table of contamination, threshold and default_model")
+    unfitted = None if table["default_model"] else type(model)(**model.get_params(deep=False))
+    detector = AnomalyDetector(unfitted, table.get("contamination"))
+    try:
+        detector._checked_contamination()
+    except ValueError as err:
+        raise ValueError(f"{where}: header field 'detector': {err}") from None
+    scores = arrays[DETECTOR_SCORES]
+    if not np.all(np.isfinite(scores)):
+        raise ValueError(f"{where}: array {DETECTOR_SCORES!r} holds NaN or infinity")
+    detector._set_fitted(model, scores, table["threshold"])
+    return detector
+
+
 def save(model: Any, path: Any) -> None:
-    header, arrays = model_state(model)
+    header, arrays = detector_state(model) if hasattr(model, "threshold_") else model_state(model)
     payload = {HEADER: np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8), **arrays}
     replace_file(path, lambda f: np.savez(f, **payload))
 
@@ -292,6 +324,11 @@ def load(path: Any) -> Any:
             raise ValueError(f"{path}: written in fastae model format {version}, newer than this fastae reads "
                              f"(up to {FORMAT_VERSION}); upgrade fastae to load it")
         expected = _expected_arrays(header, path)
+        if "detector" in header:
+            n_rows = header["detector"].get("n_rows") if isinstance(header["detector"], dict) else None
+            if not isinstance(n_rows, int) or isinstance(n_rows, bool) or not 1 <= n_rows <= MAX_COUNT:
+                raise ValueError(f"{path}: header field 'detector' has no row count n_rows in [1, {MAX_COUNT}]")
+            expected[DETECTOR_SCORES] = (np.dtype(np.float64), (n_rows,))
         unknown = sorted(set(archive.members) - set(expected) - {HEADER})
         if unknown:
             raise ValueError(f"{path}: member {unknown[0]!r} is not part of this model (a {FORMAT} file of this "
@@ -301,4 +338,5 @@ def load(path: Any) -> Any:
             if name not in archive.members:
                 raise ValueError(f"{path}: array {name!r} is missing")
             arrays[name] = archive.read(name, dtype, shape, 0)
-    return restore_state(header, arrays, path)
+    model = restore_state(header, arrays, path)
+    return _detector_from(header, model, arrays, path) if "detector" in header else model
