@@ -153,3 +153,12 @@ def test_a_corrupt_detector_table_is_refused(tmp_path):
         np.savez(f, **{HEADER: np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)}, **arrays)
     with pytest.raises(ValueError, match="detector"):
         fastae.load(tmp_path / "bad.fae")
+
+
+def test_the_roc_area_of_the_plots_is_scikit_learns():
+    from sklearn.metrics import roc_auc_score
+    from fastae.plotting import roc_points
+    rng = np.random.default_rng(0)
+    scores = rng.random(400).round(2)  # ties included
+    y = rng.random(400) < 0.3
+    assert roc_points(scores, y)[2] == pytest.approx(roc_auc_score(y, scores), abs=1e-12)

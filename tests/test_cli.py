@@ -238,3 +238,32 @@ def test_vae_options_are_checked(tmp_path, capsys):
     run(capsys, "train", "--vae", "--data", "sample", "--epochs", "1", "--latent", "2", "--quiet", "--out", vae)
     code, _, err = run(capsys, "sample", vae, "--image-shape", "7", "7", "--out", tmp_path / "s.png")
     assert code == 2 and "--image-shape" in err
+
+
+def test_detect_trains_saves_scores_and_reloads(tmp_path, capsys):
+    out, saved = tmp_path / "scores.csv", tmp_path / "det.fae"
+    code, stdout, err = run(capsys, "detect", "--data", "sample", "--epochs", "1", "--contamination", "0.05",
+                            "--save", saved, "--out", out, "--top", "2")
+    assert code == 0, err
+    assert "threshold" in stdout and stdout.count("worst features") == 2
+    rows = np.loadtxt(out, delimiter=",", skiprows=1)
+    assert rows.shape == (4000, 3) and set(np.unique(rows[:, 2])) <= {-1, 1}
+    assert np.sum(rows[:, 2] == -1) == 200  # 5% of the sample's 4,000 rows
+    code, _, err = run(capsys, "detect", "--data", "sample", "--model", saved, "--out", tmp_path / "again.csv")
+    assert code == 0, err
+    assert np.array_equal(np.loadtxt(tmp_path / "again.csv", delimiter=",", skiprows=1), rows)
+    code, _, err = run(capsys, "plot", saved, "--data", "sample", "--split", "all", "--inlier-class", "0",
+                       "--out", tmp_path / "plots")
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["roc.png", "scores.png"]
+
+
+def test_detect_refuses_bad_options(tmp_path, capsys):
+    code, _, err = run(capsys, "detect", "--contamination", "0.7", "--out", tmp_path / "s.csv")
+    assert code == 2 and "contamination" in err
+    code, _, err = run(capsys, "detect", "--contamination", "many", "--out", tmp_path / "s.csv")
+    assert code == 2 and "contamination" in err
+    ae = tmp_path / "ae.fae"
+    run(capsys, "train", "--data", "sample", "--epochs", "1", "--hidden", "--latent", "4", "--quiet", "--out", ae)
+    code, _, err = run(capsys, "detect", "--model", ae, "--out", tmp_path / "s.csv")
+    assert code == 2 and "not an AnomalyDetector" in err

@@ -1,4 +1,4 @@
-"""The `fastae` command (also `python -m fastae`): train, evaluate, encode, plot, sample, bench.
+"""The `fastae` command (also `python -m fastae`): train, evaluate, encode, plot, sample, detect, bench.
 
     fastae train --data sample                  # the Fashion-MNIST sample inside fastae
     fastae train --data fashion-mnist --epochs 10 --out model.fae
@@ -7,6 +7,7 @@
     fastae plot model.fae --data fashion-mnist --out plots/
     fastae train --vae --latent 2 --hidden 256 --data fashion-mnist --out vae.fae
     fastae sample vae.fae --n 64 --out samples.png
+    fastae detect --data table.csv --contamination 0.05 --out scores.csv
     fastae bench
 
 Exit codes: 0 done, 1 failed (e.g. matplotlib missing), 2 bad arguments or unusable data
@@ -134,6 +135,8 @@ def build_parser() -> Parser:
             sub.add_argument("--out", default="codes.npy", help="default codes.npy")
         if name == "plot":
             sub.add_argument("--out", default="plots", help="folder for the PNGs (default plots)")
+            sub.add_argument("--inlier-class", type=int, default=None,
+                             help="for a detector on labelled data: rows of other classes are the outliers of roc.png")
 
     sample = commands.add_parser("sample", help="generate new rows with a VAE", description="Decode rows drawn "
                                  "from a variational autoencoder's prior z ~ N(0, I): a grid of images (.png) or "
@@ -144,6 +147,21 @@ def build_parser() -> Parser:
     sample.add_argument("--image-shape", type=_positive_int, nargs=2, metavar=("H", "W"), default=None,
                         help="the images' height and width (default: square, when the features are a square number)")
     sample.add_argument("--out", default="samples.png", help="a .png grid of images or a .npy array (default samples.png)")
+
+    detect = commands.add_parser("detect", help="score every row for anomalies", description="Train an anomaly "
+                                 "detector on the data (or load one), write each row's score and label, and print the "
+                                 "threshold and the most anomalous rows with their worst features.")
+    detect.add_argument("--data", default="sample", help=DATA_HELP + " (default: sample); every row is scored")
+    detect.add_argument("--model", default=None,
+                        help="a detector file written by --save or AnomalyDetector.save (default: train one)")
+    detect.add_argument("--contamination", default="0.1",
+                        help="the expected fraction of outliers, in (0, 0.5], or 'auto' (default 0.1)")
+    detect.add_argument("--epochs", type=_positive_int, default=None, help="the default model's epochs (default 10)")
+    detect.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    detect.add_argument("--save", default=None, help="also save the trained detector here")
+    detect.add_argument("--out", default="scores.csv", help="row, score, label (-1 outlier, 1 inlier) per row "
+                        "(default scores.csv)")
+    detect.add_argument("--top", type=_positive_int, default=5, help="how many of the most anomalous rows to print")
 
     bench = commands.add_parser("bench", help="the quick training benchmark", description="Train one epoch of each "
                                 "benchmark workload with fastae, the NumPy reference and PyTorch (if installed) "
@@ -263,12 +281,21 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from .datasets import FASHION_MNIST_CLASSES, split_of
     from .plotting import plot_all
 
+    from .anomaly import AnomalyDetector
+    from .plotting import plot_detector
+
     model = _load(args.model)
     data = _data(args.data)
     X, labels = split_of(data, args.split)
     names = FASHION_MNIST_CLASSES if data.name in ("sample", "fashion-mnist") else None
+    if args.inlier_class is not None and (labels is None or not isinstance(model, AnomalyDetector)):
+        raise UsageError("--inlier-class: needs a detector and data with labels")
     try:
-        paths = plot_all(model, X, args.out, labels, data.image_shape, names)
+        if isinstance(model, AnomalyDetector):
+            outliers = None if args.inlier_class is None else labels != args.inlier_class
+            paths = plot_detector(model, X, args.out, outliers)
+        else:
+            paths = plot_all(model, X, args.out, labels, data.image_shape, names)
     except ImportError as err:
         print(f"fastae plot: error: {err}", file=sys.stderr)
         return 1
@@ -311,6 +338,46 @@ def _square(n_features: int) -> Tuple[int, int]:
     return side, side
 
 
+def cmd_detect(args: argparse.Namespace) -> int:
+    from .anomaly import AnomalyDetector, default_model
+    from .datasets import split_of
+
+    X, _ = split_of(_data(args.data), "all")
+    if args.model is not None:
+        detector = _load(args.model)
+        if not isinstance(detector, AnomalyDetector):
+            raise UsageError(f"--model: {args.model} holds a {type(detector).__name__}, not an AnomalyDetector "
+                             "(train one with fastae detect --save)")
+    else:
+        contamination = args.contamination if args.contamination == "auto" else _fraction(args.contamination)
+        model = default_model().set_params(random_state=args.seed)
+        if args.epochs is not None:
+            model.set_params(epochs=args.epochs)
+        detector = AnomalyDetector(model, contamination).fit(X)
+        if args.save:
+            detector.save(args.save)
+    scores = detector.anomaly_score(X)
+    labels = detector.predict(X)
+    with open(args.out, "w") as f:
+        f.write("row,score,label\n")
+        f.writelines(f"{i},{score:.9g},{label}\n" for i, (score, label) in enumerate(zip(scores, labels)))
+    print(f"threshold {detector.threshold_:.6g} (contamination {detector.contamination}): "
+          f"{int(np.sum(labels == -1)):,} of {len(X):,} rows are outliers; wrote {args.out}")
+    features = detector.feature_scores(X[np.argsort(scores)[::-1][:args.top]])
+    for rank, i in enumerate(np.argsort(scores)[::-1][:args.top]):
+        worst = np.argsort(features[rank])[::-1][:3]
+        print(f"row {i}: score {scores[i]:.6g}; worst features " +
+              ", ".join(f"{j} ({features[rank][j]:.3g})" for j in worst))
+    return 0
+
+
+def _fraction(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"--contamination: expected a number in (0, 0.5] or 'auto', got {text!r}") from None
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from ._threads import usable_cores
     from .bench import run, table
@@ -325,7 +392,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "encode": cmd_encode, "plot": cmd_plot, "sample": cmd_sample,
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "encode": cmd_encode, "plot": cmd_plot, "sample": cmd_sample, "detect": cmd_detect,
             "bench": cmd_bench}
 
 

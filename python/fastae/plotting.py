@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 __all__ = ["reconstruction_grid", "loss_curves", "latent_scatter", "error_histogram", "image_grid", "latent_manifold",
-           "plot_all", "PLOT_EXTRA"]
+           "score_histogram", "roc_curve", "plot_detector", "plot_all", "PLOT_EXTRA"]
 
 PLOT_EXTRA = 'plotting needs matplotlib: pip install "fastae[plot]" (or pip install matplotlib)'
 
@@ -184,4 +184,51 @@ def plot_all(model: Any, X: np.ndarray, out_dir: Any, labels: Optional[np.ndarra
                                 title="decoded from z ~ N(0, I)"))
         if model.latent_dim_ == 2:
             paths.append(latent_manifold(model, join("manifold.png"), image_shape))
+    return paths
+
+
+def score_histogram(scores: np.ndarray, threshold: float, path: Any) -> str:
+    """A detector's anomaly scores with its threshold (right of it: outliers)."""
+    fig = _figure(6, 4)
+    ax = fig.subplots()
+    ax.hist(scores, bins=80, color="tab:blue", alpha=0.8)
+    ax.axvline(threshold, color="tab:red", linestyle="--", label=f"threshold {threshold:.4g}")
+    ax.set_xlabel("anomaly score (mean squared reconstruction error)")
+    ax.set_ylabel("rows")
+    ax.legend()
+    return _save(fig, path)
+
+
+def roc_points(scores: np.ndarray, is_outlier: np.ndarray) -> Tuple[np.ndarray, np.ndarray, float]:
+    """(false positive rates, true positive rates, area under the curve), thresholds from high to
+    low scores; tied scores move together."""
+    order = np.argsort(-scores, kind="stable")
+    s, y = scores[order], is_outlier[order].astype(np.float64)
+    last_of_tie = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
+    tp, fp = np.cumsum(y)[last_of_tie], np.cumsum(1 - y)[last_of_tie]
+    tpr, fpr = np.r_[0.0, tp / max(y.sum(), 1)], np.r_[0.0, fp / max((1 - y).sum(), 1)]
+    return fpr, tpr, float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))  # trapezoids
+
+
+def roc_curve(scores: np.ndarray, is_outlier: np.ndarray, path: Any) -> str:
+    """The ROC curve of anomaly scores against known outliers, with its area."""
+    fpr, tpr, auc = roc_points(scores, is_outlier)
+    fig = _figure(5, 5)
+    ax = fig.subplots()
+    ax.plot(fpr, tpr, label=f"ROC-AUC {auc:.3f}")
+    ax.plot([0, 1], [0, 1], color="gray", linestyle=":")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.legend(loc="lower right")
+    return _save(fig, path)
+
+
+def plot_detector(detector: Any, X: np.ndarray, out_dir: Any, is_outlier: Optional[np.ndarray] = None) -> List[str]:
+    """scores.png (the histogram with the threshold) and, given which rows are outliers, roc.png."""
+    out_dir = os.fspath(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    scores = detector.anomaly_score(X)
+    paths = [score_histogram(scores, detector.threshold_, os.path.join(out_dir, "scores.png"))]
+    if is_outlier is not None:
+        paths.append(roc_curve(scores, is_outlier, os.path.join(out_dir, "roc.png")))
     return paths
