@@ -17,16 +17,17 @@ def random_network(activation: str, output_activation: str, loss: str, seed: int
     return Network(weights, [activation, activation, activation, output_activation], loss)
 
 
-def numerical_gradients(net: Network, X: np.ndarray, h: float = 1e-6, target=None, keys=None):
+def numerical_gradients(net: Network, X: np.ndarray, h: float = 1e-6, target=None, keys=None, *extra):
+    """Central differences of net.loss_and_gradients(X, target, keys, *extra)'s objective."""
     grads = []
     for w in net.weights:
         g = np.zeros_like(w)
         for idx in np.ndindex(w.shape):
             saved = w[idx]
             w[idx] = saved + h
-            plus, _ = net.loss_and_gradients(X, target, keys)
+            plus, _ = net.loss_and_gradients(X, target, keys, *extra)
             w[idx] = saved - h
-            minus, _ = net.loss_and_gradients(X, target, keys)
+            minus, _ = net.loss_and_gradients(X, target, keys, *extra)
             w[idx] = saved
             g[idx] = (plus - minus) / (2 * h)  # (L(w + h) - L(w - h)) / 2h
         grads.append(g)

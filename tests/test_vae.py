@@ -12,6 +12,8 @@ import fastae
 from fastae import Autoencoder, VariationalAutoencoder
 from fastae.reference import ReferenceVariationalAutoencoder, VaeNetwork, kl_rows, sampling_eps
 
+from test_reference_gradients import numerical_gradients as reference_numerical_gradients
+
 from conftest import ACTIVATIONS, DTYPES, PARITY_TOL, THREADS, make_data, relative_error
 
 
@@ -24,20 +26,9 @@ def random_vae(activation: str, loss: str, dropout=None, seed: int = 0, beta: fl
     return VaeNetwork(weights, [activation, "linear", activation, "sigmoid"], loss, heads=1, beta=beta, dropout=dropout)
 
 
-def numerical_gradients(net: VaeNetwork, X: np.ndarray, eps: np.ndarray, keys, h: float = 1e-6):
-    grads = []
-    for w in net.weights:
-        g = np.zeros_like(w)
-        for idx in np.ndindex(w.shape):
-            saved = w[idx]
-            w[idx] = saved + h
-            plus, _ = net.loss_and_gradients(X, None, keys, eps)
-            w[idx] = saved - h
-            minus, _ = net.loss_and_gradients(X, None, keys, eps)
-            w[idx] = saved
-            g[idx] = (plus - minus) / (2 * h)
-        grads.append(g)
-    return grads
+def numerical_gradients(net: VaeNetwork, X: np.ndarray, eps: np.ndarray, keys):
+    """With eps fixed (test_reference_gradients.numerical_gradients, eps passed through)."""
+    return reference_numerical_gradients(net, X, 1e-6, None, keys, eps)
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
