@@ -111,6 +111,27 @@ def denoising_report(args, data, have_torch):
     write_report(args.out, "quality_denoising", {k: [m for m, _ in v] for k, v in runs.items()}, "\n".join(lines), notes)
 
 
+def compared(name, ours, theirs, keys, tolerance, miss, score_format, time_format):
+    """(results row, table line) of fastae's (score, seconds) runs against PyTorch's (none: fastae
+    alone): the mean scores, their relative difference, the median seconds, the verdict at
+    `tolerance`. keys: the results' names of the two scores; each one's seconds go under
+    "<its first word>_seconds"."""
+    ours_key, theirs_key = keys
+    seconds_key = lambda key: key.split("_")[0] + "_seconds"
+    score = statistics.mean(v for v, _ in ours)
+    row = {ours_key: [v for v, _ in ours], seconds_key(ours_key): [t for _, t in ours]}
+    seconds = format(statistics.median(t for _, t in ours), time_format)
+    if not theirs:
+        return row, f"| {name} | {score:{score_format}} | – | – | {seconds} | – | – |"
+    peer = statistics.mean(v for v, _ in theirs)
+    diff = (score - peer) / peer
+    row.update({theirs_key: [v for v, _ in theirs], seconds_key(theirs_key): [t for _, t in theirs],
+                "relative_difference": diff})
+    return row, (f"| {name} | {score:{score_format}} | {peer:{score_format}} | {diff:+.2%} | {seconds} | "
+                 f"{statistics.median(t for _, t in theirs):{time_format}} | "
+                 f"{'yes' if abs(diff) <= tolerance else miss} |")
+
+
 def vae_report(args, data, have_torch):
     """fastae's VAEs against PyTorch's: test negative ELBO and training time."""
     from _vae import VAE_MODELS, fastae_vae, torch_vae_epoch
@@ -131,18 +152,8 @@ def vae_report(args, data, have_torch):
                 for _ in range(epochs):
                     epoch()
                 theirs.append((test(data.X_test), time.perf_counter() - started))
-        elbo = statistics.mean(e for e, _ in ours)
-        row = {"fastae": [e for e, _ in ours], "fastae_seconds": [s for _, s in ours]}
-        seconds = statistics.median(s for _, s in ours)
-        if theirs:
-            torch_elbo = statistics.mean(e for e, _ in theirs)
-            diff = (elbo - torch_elbo) / torch_elbo
-            row.update(pytorch=[e for e, _ in theirs], pytorch_seconds=[s for _, s in theirs], relative_difference=diff)
-            lines.append(f"| {name} | {elbo:.3f} | {torch_elbo:.3f} | {diff:+.2%} | {seconds:.1f} | "
-                         f"{statistics.median(s for _, s in theirs):.1f} | {'yes' if abs(diff) <= 0.02 else 'NO'} |")
-        else:
-            lines.append(f"| {name} | {elbo:.3f} | – | – | {seconds:.1f} | – | – |")
-        results[name] = row
+        results[name], line = compared(name, ours, theirs, ("fastae", "pytorch"), 0.02, "NO", ".3f", ".1f")
+        lines.append(line)
     notes = (f"{data.name}: {len(data.X_train):,} training, {len(data.X_test):,} test images; {epochs} epochs, Adam "
              f"1e-3, batch 128, {args.threads} threads; the test negative ELBO at z = mu (nats per image) is the mean "
              f"over seeds {args.seeds}, wall time the median training time (one run, a shared machine).")
@@ -183,18 +194,8 @@ def main() -> None:
     for name in args.models:
         ours = [train_fastae(name, data, args.epochs, seed, args.threads) for seed in args.seeds]
         theirs = [train_torch(name, data, args.epochs, seed, args.threads) for seed in args.seeds] if have_torch else []
-        bce = statistics.mean(b for b, _ in ours)
-        row = {"fastae_bce": [b for b, _ in ours], "fastae_seconds": [s for _, s in ours]}
-        if theirs:
-            torch_bce = statistics.mean(b for b, _ in theirs)
-            diff = (bce - torch_bce) / torch_bce
-            row.update(torch_bce=[b for b, _ in theirs], torch_seconds=[s for _, s in theirs], relative_difference=diff)
-            lines.append(f"| {name} | {bce:.5f} | {torch_bce:.5f} | {diff:+.2%} | "
-                         f"{statistics.median(s for _, s in ours):.2f} | {statistics.median(s for _, s in theirs):.2f} | "
-                         f"{'yes' if abs(diff) <= 0.01 else 'no'} |")
-        else:
-            lines.append(f"| {name} | {bce:.5f} | – | – | {statistics.median(s for _, s in ours):.2f} | – | – |")
-        results[name] = row
+        results[name], line = compared(name, ours, theirs, ("fastae_bce", "torch_bce"), 0.01, "no", ".5f", ".2f")
+        lines.append(line)
     notes = (f"{data.name}: {len(data.X_train):,} training, {len(data.X_test):,} test images; {args.epochs} epochs, "
              f"Adam 1e-3, batch 256, {args.threads} threads; test BCE is the mean over seeds {args.seeds}, "
              "wall time the median training time (one run, a shared machine).")
