@@ -113,7 +113,6 @@ void bind_model_for(py::module_& m, const char* name) {
            py::arg("in_shift"), py::arg("in_scale"), py::arg("out_shift"), py::arg("out_scale"),
            py::arg("clip_target") = false,
            "Scale inputs as (x - in_shift) / in_scale and targets likewise, in training and inference (empty: none)")
-      .def_property_readonly("sampling_layer", [](const M& self) { return self.network.sampling().layer; })
       .def("set_learning_rate", [](M& self, double lr) { self.optimizer->set_learning_rate(lr); }, py::arg("lr"))
       .def_property(
           "optimizer_steps", [](const M& self) { return self.optimizer->steps(); },

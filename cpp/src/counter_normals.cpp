@@ -79,7 +79,7 @@ void add_gaussian_to(std::uint64_t key, double level, S* row, Index n) {
 
 void counter_normals(std::uint64_t key, std::uint64_t first, Index n, double* out) {
   constexpr Index kBlock = 256;
-  double p[kBlock], tail_p[kBlock];
+  double p[kBlock], tail_value[kBlock];
   unsigned char in_tail[kBlock + 8] = {};
   Index tail_at[kBlock];
   for (Index lo = 0; lo < n; lo += kBlock) {
@@ -102,9 +102,9 @@ void counter_normals(std::uint64_t key, std::uint64_t first, Index n, double* ou
       // The upper tail at p is minus the lower one at 1 - p, taken exactly from the complemented
       // bits ((2^53 - 1 - k) + 1/2) 2^-53: 1.0 - p would round, and reach 0 at the top.
       const double value = tail(bits_to_open_uniform(upper ? ~bits : bits));
-      tail_p[t] = upper ? -value : value;
+      tail_value[t] = upper ? -value : value;
     }
-    for (Index t = 0; t < k; ++t) out[lo + tail_at[t]] = tail_p[t];
+    for (Index t = 0; t < k; ++t) out[lo + tail_at[t]] = tail_value[t];
   }
 }
 

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <optional>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -364,20 +364,23 @@ class Network {
   // Rows [lo, lo + rows) of an inference input, scaled into ws.batch when the model scales (else x's own rows).
   ConstRowMap<S> scaled_inputs(const ConstRowMap<S>& x, Workspace<S>& ws, Index lo, Index rows) const {
     if (!scaling_.active()) return middle_rows(x, lo, rows);
-    RowMap<S> scaled = slice(ws.batch, 0, rows);
-    scaled = middle_rows(x, lo, rows);
-    scaling_.scale_inputs(scaled);
-    return ConstRowMap<S>(scaled.data(), rows, scaled.cols(), Eigen::OuterStride<>(scaled.cols()));
+    return scaled_copy(x, ws.batch, lo, rows, [this](RowMap<S>& m) { scaling_.scale_inputs(m); });
   }
 
   // The same rows of a target, scaled into ws.target when the model scales.
   ConstRowMap<S> scaled_targets(const ConstRowMap<S>& target, Workspace<S>& ws, Index lo, Index rows) const {
     if (!scaling_.active()) return middle_rows(target, lo, rows);
     if (ws.target.rows() < rows) ws.target.resize(kChunkRows, n_outputs());
-    RowMap<S> scaled = slice(ws.target, 0, rows);
-    scaled = middle_rows(target, lo, rows);
-    scaling_.scale_targets(scaled);
-    return ConstRowMap<S>(scaled.data(), rows, scaled.cols(), Eigen::OuterStride<>(scaled.cols()));
+    return scaled_copy(target, ws.target, lo, rows, [this](RowMap<S>& m) { scaling_.scale_targets(m); });
+  }
+
+  // Rows [lo, lo + rows) of src copied into the top of buffer and scaled there by scale(rows).
+  template <class Scale>
+  static ConstRowMap<S> scaled_copy(const ConstRowMap<S>& src, RowMatrix<S>& buffer, Index lo, Index rows, Scale&& scale) {
+    RowMap<S> copy = slice(buffer, 0, rows);
+    copy = middle_rows(src, lo, rows);
+    scale(copy);
+    return ConstRowMap<S>(copy.data(), rows, copy.cols(), Eigen::OuterStride<>(copy.cols()));
   }
 
   void check_range(Index first, Index last) const {

@@ -109,16 +109,11 @@ class Trainer {
         Index lo, hi;  // this thread's rows of the batch
         split_range(rows, t, count, lo, hi);
         const ConstRowMap<S> batch = use_order ? gather(x, ws_.batch, start, lo, hi) : middle_rows(x, start, rows);
-        const ConstRowMap<S> clean = scaled ? gather(target ? *target : x, ws_.target, start, lo, hi)
-                                     : !target ? batch
-                                     : use_order ? gather(*target, ws_.target, start, lo, hi)
-                                                 : middle_rows(*target, start, rows);
-        if (check && !(values_within(batch, lo, hi, *check) && (!target || values_within(clean, lo, hi, *check))))
+        const ConstRowMap<S> raw_clean =
+            !target ? batch : use_order ? gather(*target, ws_.target, start, lo, hi) : middle_rows(*target, start, rows);
+        if (check && !(values_within(batch, lo, hi, *check) && (!target || values_within(raw_clean, lo, hi, *check))))
           bad_rows.store(true, std::memory_order_relaxed);
-        if (scaled) {  // in place, after the check of the raw values (scaling.hpp)
-          net_.scaling().scale_inputs(ws_.batch.middleRows(lo, hi - lo));
-          net_.scaling().scale_targets(ws_.target.middleRows(lo, hi - lo));
-        }
+        const ConstRowMap<S> clean = scaled ? scale_batch(lo, hi, target != nullptr) : raw_clean;
         const ConstRowMap<S> input = noise.active() ? noisy_input(batch, start, lo, hi, noise, epoch) : batch;
         const BatchKeys keys{noise.seed, epoch, order_.empty() ? nullptr : order_.data() + start};
         net_.forward_train(input, ws_, lo, hi, keys, packed_.view());
@@ -298,6 +293,16 @@ class Trainer {
   ConstRowMap<S> gather(const ConstRowMap<S>& x, RowMatrix<S>& buffer, Index start, Index lo, Index hi) {
     for (Index r = lo; r < hi; ++r) buffer.row(r) = x.row(order_[static_cast<std::size_t>(start + r)]);
     return rows_of<S>(static_cast<const S*>(buffer.data()), 0, buffer.rows(), x.cols());
+  }
+
+  // Scales rows [lo, hi) of the gathered batch in place, after the check of the raw values
+  // (scaling.hpp), and returns a view of the whole target buffer: the gathered target's rows
+  // scaled, or without a target, the batch's own raw rows copied there first and scaled as targets.
+  ConstRowMap<S> scale_batch(Index lo, Index hi, bool has_target) {
+    if (!has_target) ws_.target.middleRows(lo, hi - lo) = ws_.batch.middleRows(lo, hi - lo);
+    net_.scaling().scale_inputs(ws_.batch.middleRows(lo, hi - lo));
+    net_.scaling().scale_targets(ws_.target.middleRows(lo, hi - lo));
+    return rows_of<S>(static_cast<const S*>(ws_.target.data()), 0, ws_.target.rows(), ws_.target.cols());
   }
 
   // Rows [lo, hi) of the batch with their noise, in the same rows of the input buffer; returns a
