@@ -30,11 +30,13 @@ def relative_error(got: List[np.ndarray], want: List[np.ndarray]) -> float:
                for g, w in zip(got, want))
 
 
-def trained_pair(X: np.ndarray, epochs: int = 3, **params: Any) -> Tuple[Autoencoder, ReferenceAutoencoder]:
-    """The same model trained by C++ and by the NumPy reference from the same weights and seed."""
+def trained_pair(X: np.ndarray, epochs: int = 3, model_class: type = Autoencoder,
+                 reference_class: type = ReferenceAutoencoder, **params: Any) -> Tuple[Any, Any]:
+    """The same model trained by C++ and by the NumPy reference from the same weights and seed
+    (an Autoencoder, or the classes given: a VariationalAutoencoder and its reference)."""
     params.setdefault("random_state", 0)
-    model = Autoencoder(**params).build(X.shape[1])
-    reference = ReferenceAutoencoder(model)
+    model = model_class(**params).build(X.shape[1])
+    reference = reference_class(model)
     model.set_params(warm_start=True).fit(X, epochs=epochs)
     reference.fit(X, epochs)
     return model, reference

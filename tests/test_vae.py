@@ -14,7 +14,7 @@ from fastae.reference import ReferenceVariationalAutoencoder, VaeNetwork, kl_row
 
 from test_reference_gradients import numerical_gradients as reference_numerical_gradients
 
-from conftest import ACTIVATIONS, DTYPES, PARITY_TOL, THREADS, make_data, relative_error
+from conftest import ACTIVATIONS, DTYPES, PARITY_TOL, THREADS, make_data, relative_error, trained_pair
 
 
 def random_vae(activation: str, loss: str, dropout=None, seed: int = 0, beta: float = 0.7) -> VaeNetwork:
@@ -69,12 +69,7 @@ def test_the_objective_is_the_reconstruction_sum_plus_beta_kl():
 
 
 def vae_pair(X, epochs=3, **params):
-    params.setdefault("random_state", 0)
-    model = VariationalAutoencoder(**params).build(X.shape[1])
-    reference = ReferenceVariationalAutoencoder(model)
-    model.set_params(warm_start=True).fit(X, epochs=epochs)
-    reference.fit(X, epochs)
-    return model, reference
+    return trained_pair(X, epochs, VariationalAutoencoder, ReferenceVariationalAutoencoder, **params)
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)

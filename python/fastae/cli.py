@@ -363,8 +363,9 @@ def cmd_detect(args: argparse.Namespace) -> int:
         f.writelines(f"{i},{score:.9g},{label}\n" for i, (score, label) in enumerate(zip(scores, labels)))
     print(f"threshold {detector.threshold_:.6g} (contamination {detector.contamination}): "
           f"{int(np.sum(labels == -1)):,} of {len(X):,} rows are outliers; wrote {args.out}")
-    features = detector.feature_scores(X[np.argsort(scores)[::-1][:args.top]])
-    for rank, i in enumerate(np.argsort(scores)[::-1][:args.top]):
+    worst_rows = np.argsort(scores)[::-1][:args.top]
+    features = detector.feature_scores(X[worst_rows])
+    for rank, i in enumerate(worst_rows):
         worst = np.argsort(features[rank])[::-1][:3]
         print(f"row {i}: score {scores[i]:.6g}; worst features " +
               ", ".join(f"{j} ({features[rank][j]:.3g})" for j in worst))

@@ -107,12 +107,10 @@ class VariationalAutoencoder(Autoencoder):
     # ----------------------------------------------------------------- the epochs' KL weight
     def beta_at(self, epoch: int) -> float:
         """beta_t of epoch `epoch` (0-based): beta * min(1, epoch / kl_warmup_epochs), or beta without warm-up."""
-        cfg = self._checked()
-        warmup = cfg["kl_warmup_epochs"]
-        return cfg["beta"] if warmup == 0 else cfg["beta"] * min(1.0, epoch / warmup)
+        return _beta_of(epoch, self._checked())
 
     def _begin_epoch(self, epoch: int, cfg: Dict[str, Any]) -> None:
-        self._model.set_beta(self.beta_at(epoch))
+        self._model.set_beta(_beta_of(epoch, cfg))
 
     def _epoch_parts(self, loss: float) -> Dict[str, float]:
         return {"reconstruction": loss - self._model.last_penalty, "kl": self._model.last_kl}
@@ -163,17 +161,20 @@ class VariationalAutoencoder(Autoencoder):
         self._model.apply(X, 0, self.spec_.n_encoder, heads, n_threads)
         L = self.latent_dim_
         mu, logvar = heads[:, :L], heads[:, L:]
+
+        def decoded(z: np.ndarray) -> np.ndarray:  # the reconstruction term of decoding z, the decoder alone
+            out = np.empty(X.shape[0], dtype=np.float64)
+            self._model.row_losses(np.ascontiguousarray(z), X, out, n_threads, self.spec_.n_encoder)
+            return out
+
         if n_samples == 0:
-            reconstruction = self._row_losses(X, n_threads)
+            reconstruction = decoded(mu)  # the encoder ran once, above
         else:
             rng = np.random.default_rng(random_state)
             sigma = np.exp(0.5 * np.clip(logvar, LOGVAR_LOW, LOGVAR_HIGH))
             reconstruction = np.zeros(X.shape[0])
             for _ in range(n_samples):
-                z = np.ascontiguousarray(mu + sigma * rng.standard_normal(mu.shape).astype(mu.dtype))
-                draw = np.empty(X.shape[0], dtype=np.float64)
-                self._model.row_losses(z, X, draw, n_threads, self.spec_.n_encoder)
-                reconstruction += draw
+                reconstruction += decoded(mu + sigma * rng.standard_normal(mu.shape).astype(mu.dtype))
             reconstruction /= n_samples
         return reconstruction + self._checked()["beta"] * kl_rows(mu, logvar)
 
@@ -226,6 +227,12 @@ class VariationalAutoencoder(Autoencoder):
         b = np.concatenate([np.asarray(weights[2 * k + 1]), np.asarray(weights[2 * k + 3])])
         super().set_weights([*weights[:2 * k], W, b, *weights[2 * k + 4:]])
         return self
+
+
+def _beta_of(epoch: int, cfg: Dict[str, Any]) -> float:
+    """beta_t of a checked configuration in epoch `epoch` (VariationalAutoencoder.beta_at)."""
+    warmup = cfg["kl_warmup_epochs"]
+    return cfg["beta"] if warmup == 0 else cfg["beta"] * min(1.0, epoch / warmup)
 
 
 def kl_rows(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
