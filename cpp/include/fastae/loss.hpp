@@ -1,5 +1,5 @@
-// Losses and their gradients. Every loss is a mean over all elements of the batch; the
-// per-row sums are kept in double. BCE is always computed from the logits of a sigmoid output.
+// Losses and their gradients. Every loss is a mean over all elements of the batch (with missing
+// values, over its observed elements); the per-row sums are kept in double. BCE is always computed from the logits of a sigmoid output.
 #pragma once
 
 #include <string>
@@ -74,9 +74,11 @@ void bce_head(const S* z, const S* y, S* loss, S* dz, Index n, S scale) {
 // receives dL/dz for L = (sum of l) * inv_count, i.e. the gradient of the batch mean. `scratch`
 // is a buffer of z's shape: the elementwise losses are evaluated there, vectorised, and then
 // added up in double (an Eigen expression cast to double would be evaluated one scalar at a time).
+// With a `mask` of z's shape (missing.hpp), each entry's loss and gradient are multiplied by its
+// mask value: 0 for a missing target, which then counts for nothing.
 template <class S>
 void output_loss(Loss loss, Activation out_act, RowMap<S> z, const ConstRowMap<S>& y, double* row_loss,
-                 RowMap<S>* dz, RowMap<S> scratch, S inv_count) {
+                 RowMap<S>* dz, RowMap<S> scratch, S inv_count, const ConstRowMap<S>* mask = nullptr) {
   const Index cols = z.cols();
   for (Index r = 0; r < z.rows(); ++r) {
     auto zr = z.row(r).array();
@@ -85,6 +87,10 @@ void output_loss(Loss loss, Activation out_act, RowMap<S> z, const ConstRowMap<S
     if (loss == Loss::Bce) {  // out_act is sigmoid, checked at construction
       bce_head<S>(z.row(r).data(), y.row(r).data(), scratch.row(r).data(), dz ? dz->row(r).data() : nullptr, cols,
                   inv_count);
+      if (mask) {
+        tmp *= mask->row(r).array();                     // l m
+        if (dz) dz->row(r).array() *= mask->row(r).array();  // dl/dz m
+      }
       row_loss[r] = sum_in_double(scratch.row(r).data(), cols);
       continue;
     }
@@ -99,6 +105,7 @@ void output_loss(Loss loss, Activation out_act, RowMap<S> z, const ConstRowMap<S
         break;
       case Loss::Bce: break;
     }
+    if (mask) tmp *= mask->row(r).array();  // l m
     row_loss[r] = sum_in_double(scratch.row(r).data(), cols);
     if (!dz) continue;
     auto g = dz->row(r).array();
@@ -108,6 +115,7 @@ void output_loss(Loss loss, Activation out_act, RowMap<S> z, const ConstRowMap<S
       case Loss::Huber: g = d.max(S(-kHuberDelta)).min(S(kHuberDelta)) * inv_count; break;  // clamp(a - y, ±delta)
       case Loss::Bce: break;
     }
+    if (mask) g *= mask->row(r).array();  // dl/da m
     multiply_by_derivative(dz->middleRows(r, 1), z.middleRows(r, 1), out_act);
   }
 }
