@@ -105,6 +105,9 @@ void bind_model_for(py::module_& m, const char* name) {
                              "A VAE's mean KL term over the last epoch's rows")
       .def("set_beta", [](M& self, double beta) { self.network.set_beta(beta); }, py::arg("beta"),
            "A VAE's KL weight for the coming epochs")
+      .def("set_missing", [](M& self, const std::vector<double>& fill) { self.network.set_missing(fill); },
+           py::arg("fill"),
+           "Replace a NaN in input column j by fill[j] (data units) and leave NaN targets out of the loss (empty: NaN is an error)")
       .def("set_scaling",
            [](M& self, const std::vector<double>& in_shift, const std::vector<double>& in_scale,
               const std::vector<double>& out_shift, const std::vector<double>& out_scale, bool clip_target) {
@@ -182,20 +185,22 @@ void bind_model_for(py::module_& m, const char* name) {
       .def(
           "row_losses",
           [](const M& self, const ConstRowRef<S>& x, std::optional<ConstRowRef<S>> target, Eigen::Ref<Eigen::VectorXd> out,
-             int n_threads, Index first, std::optional<std::string> metric, std::optional<RowRef<S>> per_feature) {
+             int n_threads, Index first, std::optional<std::string> metric, std::optional<RowRef<S>> per_feature,
+             std::optional<Eigen::Ref<Eigen::VectorXd>> observed) {
             if (out.size() != x.rows()) throw std::invalid_argument("out: needs one entry per row of X");
             if (per_feature && (per_feature->rows() != x.rows() || per_feature->cols() != self.network.n_outputs() ||
                                 per_feature->outerStride() != per_feature->cols()))
               throw std::invalid_argument("per_feature: needs a contiguous (rows of X, outputs) array");
+            if (observed && observed->size() != x.rows()) throw std::invalid_argument("observed: needs one entry per row of X");
             const std::optional<Loss> measure = metric ? std::optional<Loss>(loss_from_name(*metric)) : std::nullopt;
             self.network.row_losses(as_map<S>(x), as_map<S>(target ? *target : x), out.data(), n_threads, first, measure,
-                                    per_feature ? per_feature->data() : nullptr);
+                                    per_feature ? per_feature->data() : nullptr, observed ? observed->data() : nullptr);
           },
           py::arg("X").noconvert(), py::arg("target").noconvert(), py::arg("out").noconvert(), py::arg("n_threads"),
           py::arg("first") = 0, py::arg("metric") = py::none(), py::arg("per_feature").noconvert() = py::none(),
-          py::call_guard<py::gil_scoped_release>(),
+          py::arg("observed").noconvert() = py::none(), py::call_guard<py::gil_scoped_release>(),
           "out[i] = sum over the outputs of the loss of producing row i of target (None: X) from row i of X, the "
-          "input of layer `first`");
+          "input of layer `first`; with missing values, over its observed entries, counted into `observed`");
 }
 
 }  // namespace

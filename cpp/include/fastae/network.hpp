@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -17,6 +18,7 @@
 #include "fastae/packed_weights.hpp"
 #include "fastae/penalty.hpp"
 #include "fastae/sampling.hpp"
+#include "fastae/missing.hpp"
 #include "fastae/scaling.hpp"
 #include "fastae/parallel.hpp"
 #include "fastae/types.hpp"
@@ -36,6 +38,8 @@ struct Workspace {
   RowMatrix<S> batch;                 // the gathered input rows when shuffling or adding noise
   RowMatrix<S> input;                 // the rows with noise added (the input), when there is noise
   RowMatrix<S> target;                // the gathered target rows, when the target is not the input
+  RowMatrix<S> mask;                  // 1 where a target entry is observed, 0 where it is missing (missing.hpp)
+  std::vector<double> row_observed;   // the number of observed target entries of each row, with missing values
   RowMatrix<S> eps, z, dz;            // a VAE's draws, its latent sample and dL/dz (sampling.hpp), [capacity, L]
   std::vector<double> row_loss;
   std::vector<double> row_penalty;  // the penalties' part of each row's objective (penalty.hpp)
@@ -135,6 +139,16 @@ class Network {
       scaling.clip_target = clip_target;
     }
     scaling_ = std::move(scaling);
+  }
+  const MissingValues<S>& missing() const { return missing_; }
+  // Missing values (missing.hpp): fill[j] = the value a NaN in input column j is replaced by, in
+  // the data's units (empty: NaN is an error). Every fill value must be finite.
+  void set_missing(const std::vector<double>& fill) {
+    if (!fill.empty() && static_cast<Index>(fill.size()) != n_inputs())
+      throw std::invalid_argument("fill: needs one value per input column");
+    for (double v : fill)
+      if (!std::isfinite(v)) throw std::invalid_argument("fill: every value must be finite");
+    missing_.fill = as_row(fill);
   }
   // The KL term's weight in the objective (a VAE's beta, for the coming epoch).
   void set_beta(double beta) {
@@ -314,7 +328,7 @@ class Network {
     const PackedWeights<S> packed = packed_weights(first, last);
     for_chunks(x.rows(), n_threads, [&](Workspace<S>& ws, Index lo, Index rows, int t) {
       bool bad = false;
-      forward_rows(first == 0 ? scaled_inputs(x, ws, lo, rows) : middle_rows(x, lo, rows), first, last, ws, 0, true,
+      forward_rows(first == 0 ? model_inputs(x, ws, lo, rows) : middle_rows(x, lo, rows), first, last, ws, 0, true,
                    &bad, packed.view());
       if (bad) non_finite[static_cast<std::size_t>(t)] = 1;
       out.middleRows(lo, rows) = slice(ws.outputs[static_cast<std::size_t>(last - 1)], 0, rows);
@@ -325,9 +339,12 @@ class Network {
   // row_loss[i] = sum over the outputs of the loss of producing row i of target (for an
   // autoencoder, x itself) from row i of x, the input of layer `first` (a VAE's decoder: 0 < first).
   // `metric`: another elementwise loss to measure with (default: the training loss); with
-  // `per_feature` (rows x outputs, row-major), each entry's loss is written there as well.
+  // `per_feature` (rows x outputs, row-major), each entry's loss is written there as well. With
+  // missing values, a NaN target entry counts for nothing (its per-feature entry is NaN) and
+  // `observed`, if given, receives the number of observed entries of each row.
   void row_losses(const ConstRowMap<S>& x, const ConstRowMap<S>& target, double* row_loss, int n_threads,
-                  Index first = 0, std::optional<Loss> metric = std::nullopt, S* per_feature = nullptr) const {
+                  Index first = 0, std::optional<Loss> metric = std::nullopt, S* per_feature = nullptr,
+                  double* observed = nullptr) const {
     check_range(first, n_layers());
     const Loss measure = metric.value_or(loss_);
     if (measure == Loss::Bce && layers_.back().activation != Activation::Sigmoid)
@@ -336,11 +353,21 @@ class Network {
     if (target.rows() != x.rows() || target.cols() != n_outputs()) throw std::invalid_argument("target: wrong shape");
     const PackedWeights<S> packed = packed_weights(first, n_layers());
     for_chunks(x.rows(), n_threads, [&](Workspace<S>& ws, Index lo, Index rows, int) {
-      const ConstRowMap<S> x_rows = first == 0 ? scaled_inputs(x, ws, lo, rows) : middle_rows(x, lo, rows);
+      const ConstRowMap<S> x_rows = first == 0 ? model_inputs(x, ws, lo, rows) : middle_rows(x, lo, rows);
       forward_rows(x_rows, first, n_layers(), ws, 0, false, nullptr, packed.view());
-      output_loss<S>(measure, layers_.back().activation, slice(ws.outputs.back(), 0, rows),
-                     scaled_targets(target, ws, lo, rows), row_loss + lo, nullptr, slice(ws.scratch, 0, rows), S(1));
-      if (per_feature) rows_of<S>(per_feature, lo, rows, n_outputs()) = slice(ws.scratch, 0, rows);
+      const bool masked = missing_.active();
+      const ConstRowMap<S> t_rows = masked ? masked_targets(target, ws, lo, rows) : scaled_targets(target, ws, lo, rows);
+      const ConstRowMap<S> mask(ws.mask.data(), masked ? rows : 0, n_outputs(), Eigen::OuterStride<>(n_outputs()));
+      output_loss<S>(measure, layers_.back().activation, slice(ws.outputs.back(), 0, rows), t_rows, row_loss + lo,
+                     nullptr, slice(ws.scratch, 0, rows), S(1), masked ? &mask : nullptr);
+      if (per_feature) {
+        auto out = rows_of<S>(per_feature, lo, rows, n_outputs());
+        out = slice(ws.scratch, 0, rows);
+        if (masked) out = (mask.array() > S(0)).select(out, std::numeric_limits<S>::quiet_NaN());  // missing: NaN
+      }
+      if (observed)
+        for (Index r = 0; r < rows; ++r)
+          observed[lo + r] = masked ? ws.row_observed[static_cast<std::size_t>(r)] : static_cast<double>(n_outputs());
     });
   }
 
@@ -361,10 +388,26 @@ class Network {
     return out;
   }
 
-  // Rows [lo, lo + rows) of an inference input, scaled into ws.batch when the model scales (else x's own rows).
-  ConstRowMap<S> scaled_inputs(const ConstRowMap<S>& x, Workspace<S>& ws, Index lo, Index rows) const {
-    if (!scaling_.active()) return middle_rows(x, lo, rows);
-    return scaled_copy(x, ws.batch, lo, rows, [this](RowMap<S>& m) { scaling_.scale_inputs(m); });
+  // Rows [lo, lo + rows) of an inference input as the network sees them: copied into ws.batch
+  // with each NaN filled (missing values) and scaled (scaling), when the model does either (else x's own rows).
+  ConstRowMap<S> model_inputs(const ConstRowMap<S>& x, Workspace<S>& ws, Index lo, Index rows) const {
+    if (!scaling_.active() && !missing_.active()) return middle_rows(x, lo, rows);
+    return scaled_copy(x, ws.batch, lo, rows, [this](RowMap<S>& m) {
+      if (missing_.active()) missing_.fill_inputs(m);
+      if (scaling_.active()) scaling_.scale_inputs(m);
+    });
+  }
+
+  // The same rows of a target with missing values: copied into ws.target, masked (ws.mask and
+  // ws.row_observed) and scaled.
+  ConstRowMap<S> masked_targets(const ConstRowMap<S>& target, Workspace<S>& ws, Index lo, Index rows) const {
+    if (ws.target.rows() < rows) ws.target.resize(kChunkRows, n_outputs());
+    if (ws.mask.rows() < rows) ws.mask.resize(kChunkRows, n_outputs());
+    if (static_cast<Index>(ws.row_observed.size()) < rows) ws.row_observed.resize(static_cast<std::size_t>(kChunkRows));
+    return scaled_copy(target, ws.target, lo, rows, [&](RowMap<S>& m) {
+      MissingValues<S>::mask_targets(m, slice(ws.mask, 0, rows), ws.row_observed.data());
+      if (scaling_.active()) scaling_.scale_targets(m);
+    });
   }
 
   // The same rows of a target, scaled into ws.target when the model scales.
@@ -488,6 +531,7 @@ class Network {
   Penalties penalties_;          // training only
   Sampling sampling_;            // a VAE's sampling stage (its beta: training only)
   Scaling<S> scaling_;           // scaling inside the model (none: empty)
+  MissingValues<S> missing_;     // the fill of missing inputs (none: empty)
   std::vector<double> dropout_;  // training only: the rate on each layer's output
   std::vector<Index> mirror_;    // training only: the encoder layer whose W^T each decoder layer uses, or -1
   Vector<S> params_;

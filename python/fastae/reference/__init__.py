@@ -7,13 +7,14 @@ a loss is the mean over every element of the batch; BCE is computed from the log
 sigmoid output; the shuffle is SplitMix64 + Fisher-Yates.
 
 One module per concept, as in cpp/include/fastae: activations, losses, network, optimizers, rng
-(the shuffle and the counter-based draws), input_noise, dropout, training, vae.
+(the shuffle and the counter-based draws), input_noise, dropout, missing, training, vae.
 """
 
 from .activations import ELU_ALPHA, LEAKY_SLOPE, activate, activation_derivative, sigmoid
 from .dropout import dropout_mask, dropout_stage
 from .input_noise import INPUT_STAGE, add_noise
 from .losses import HUBER_DELTA, loss_elements, loss_gradient
+from .missing import fill_inputs, mask_targets
 from .network import Network
 from .optimizers import ReferenceOptimizer, clip_gradients
 from .rng import (GOLDEN_GAMMA, MASK64, bits_to_normal, bits_to_open_uniform, bits_to_uniform, counter_bits,
@@ -21,7 +22,7 @@ from .rng import (GOLDEN_GAMMA, MASK64, bits_to_normal, bits_to_open_uniform, bi
 from .training import ReferenceAutoencoder, train_epoch
 from .vae import LOGVAR_HIGH, LOGVAR_LOW, ReferenceVariationalAutoencoder, VaeNetwork, kl_rows, sampling_eps
 
-__all__ = ["ELU_ALPHA", "LEAKY_SLOPE", "activate", "activation_derivative", "sigmoid", "dropout_mask", "dropout_stage", "INPUT_STAGE", "add_noise",
+__all__ = ["fill_inputs", "mask_targets", "ELU_ALPHA", "LEAKY_SLOPE", "activate", "activation_derivative", "sigmoid", "dropout_mask", "dropout_stage", "INPUT_STAGE", "add_noise",
            "HUBER_DELTA", "loss_elements", "loss_gradient", "Network", "ReferenceOptimizer", "clip_gradients",
            "GOLDEN_GAMMA", "MASK64", "bits_to_normal", "bits_to_open_uniform", "bits_to_uniform", "counter_bits",
            "counter_keys", "shuffled_order", "splitmix64_finalise", "splitmix64_next", "ReferenceAutoencoder",

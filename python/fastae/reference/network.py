@@ -73,11 +73,14 @@ class Network:
         W, b = self.layer(self.n_layers - 1)
         return hidden, below @ W + b
 
-    def row_losses(self, x: np.ndarray, target: Optional[np.ndarray] = None) -> np.ndarray:
-        """Per-row sums of the elementwise loss of producing target (default: x) from x (in float64)."""
+    def row_losses(self, x: np.ndarray, target: Optional[np.ndarray] = None,
+                   mask: Optional[np.ndarray] = None) -> np.ndarray:
+        """Per-row sums of the elementwise loss of producing target (default: x) from x (in float64); with a
+        `mask` (missing.py), each entry's loss times its mask value (0: a missing entry)."""
         _, z = self.output_logits(x)
         out = z if self.loss == "bce" else activate(self.activations[-1], z)
-        return loss_elements(self.loss, out, x if target is None else target).astype(np.float64).sum(axis=1)
+        loss = loss_elements(self.loss, out, x if target is None else target)
+        return (loss if mask is None else loss * mask).astype(np.float64).sum(axis=1)
 
     def train_forward(self, x: np.ndarray, keys: Optional[BatchKeys]) -> Tuple[List[np.ndarray], List[np.ndarray],
                                                                                np.ndarray]:
