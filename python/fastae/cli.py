@@ -278,11 +278,9 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from .datasets import FASHION_MNIST_CLASSES, split_of
-    from .plotting import plot_all
-
     from .anomaly import AnomalyDetector
-    from .plotting import plot_detector
+    from .datasets import FASHION_MNIST_CLASSES, split_of
+    from .plotting import plot_all, plot_detector
 
     model = _load(args.model)
     data = _data(args.data)

@@ -1,5 +1,6 @@
 // Losses and their gradients. Every loss is a mean over all elements of the batch (with missing
-// values, over its observed elements); the per-row sums are kept in double. BCE is always computed from the logits of a sigmoid output.
+// values, over its observed elements); the per-row sums are kept in double. BCE is always
+// computed from the logits of a sigmoid output.
 #pragma once
 
 #include <string>

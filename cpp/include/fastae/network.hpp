@@ -356,7 +356,7 @@ class Network {
       const ConstRowMap<S> x_rows = first == 0 ? model_inputs(x, ws, lo, rows) : middle_rows(x, lo, rows);
       forward_rows(x_rows, first, n_layers(), ws, 0, false, nullptr, packed.view());
       const bool masked = missing_.active();
-      const ConstRowMap<S> t_rows = masked ? masked_targets(target, ws, lo, rows) : scaled_targets(target, ws, lo, rows);
+      const ConstRowMap<S> t_rows = model_targets(target, ws, lo, rows);
       const ConstRowMap<S> mask(ws.mask.data(), masked ? rows : 0, n_outputs(), Eigen::OuterStride<>(n_outputs()));
       output_loss<S>(measure, layers_.back().activation, slice(ws.outputs.back(), 0, rows), t_rows, row_loss + lo,
                      nullptr, slice(ws.scratch, 0, rows), S(1), masked ? &mask : nullptr);
@@ -398,23 +398,19 @@ class Network {
     });
   }
 
-  // The same rows of a target with missing values: copied into ws.target, masked (ws.mask and
-  // ws.row_observed) and scaled.
-  ConstRowMap<S> masked_targets(const ConstRowMap<S>& target, Workspace<S>& ws, Index lo, Index rows) const {
+  // The same rows of a target as the loss sees them: copied into ws.target with NaN entries
+  // masked (ws.mask and ws.row_observed; missing values) and scaled (scaling), when the model does either.
+  ConstRowMap<S> model_targets(const ConstRowMap<S>& target, Workspace<S>& ws, Index lo, Index rows) const {
+    if (!scaling_.active() && !missing_.active()) return middle_rows(target, lo, rows);
     if (ws.target.rows() < rows) ws.target.resize(kChunkRows, n_outputs());
-    if (ws.mask.rows() < rows) ws.mask.resize(kChunkRows, n_outputs());
-    if (static_cast<Index>(ws.row_observed.size()) < rows) ws.row_observed.resize(static_cast<std::size_t>(kChunkRows));
+    if (missing_.active() && ws.mask.rows() < rows) {
+      ws.mask.resize(kChunkRows, n_outputs());
+      ws.row_observed.resize(static_cast<std::size_t>(kChunkRows));
+    }
     return scaled_copy(target, ws.target, lo, rows, [&](RowMap<S>& m) {
-      MissingValues<S>::mask_targets(m, slice(ws.mask, 0, rows), ws.row_observed.data());
+      if (missing_.active()) MissingValues<S>::mask_targets(m, slice(ws.mask, 0, rows), ws.row_observed.data());
       if (scaling_.active()) scaling_.scale_targets(m);
     });
-  }
-
-  // The same rows of a target, scaled into ws.target when the model scales.
-  ConstRowMap<S> scaled_targets(const ConstRowMap<S>& target, Workspace<S>& ws, Index lo, Index rows) const {
-    if (!scaling_.active()) return middle_rows(target, lo, rows);
-    if (ws.target.rows() < rows) ws.target.resize(kChunkRows, n_outputs());
-    return scaled_copy(target, ws.target, lo, rows, [this](RowMap<S>& m) { scaling_.scale_targets(m); });
   }
 
   // Rows [lo, lo + rows) of src copied into the top of buffer and scaled there by scale(rows).

@@ -22,8 +22,8 @@ from .rng import (GOLDEN_GAMMA, MASK64, bits_to_normal, bits_to_open_uniform, bi
 from .training import ReferenceAutoencoder, train_epoch
 from .vae import LOGVAR_HIGH, LOGVAR_LOW, ReferenceVariationalAutoencoder, VaeNetwork, kl_rows, sampling_eps
 
-__all__ = ["fill_inputs", "mask_targets", "ELU_ALPHA", "LEAKY_SLOPE", "activate", "activation_derivative", "sigmoid", "dropout_mask", "dropout_stage", "INPUT_STAGE", "add_noise",
-           "HUBER_DELTA", "loss_elements", "loss_gradient", "Network", "ReferenceOptimizer", "clip_gradients",
+__all__ = ["ELU_ALPHA", "LEAKY_SLOPE", "activate", "activation_derivative", "sigmoid", "dropout_mask", "dropout_stage", "INPUT_STAGE", "add_noise",
+           "HUBER_DELTA", "loss_elements", "loss_gradient", "fill_inputs", "mask_targets", "Network", "ReferenceOptimizer", "clip_gradients",
            "GOLDEN_GAMMA", "MASK64", "bits_to_normal", "bits_to_open_uniform", "bits_to_uniform", "counter_bits",
            "counter_keys", "shuffled_order", "splitmix64_finalise", "splitmix64_next", "ReferenceAutoencoder",
            "train_epoch", "LOGVAR_HIGH", "LOGVAR_LOW", "ReferenceVariationalAutoencoder", "VaeNetwork", "kl_rows", "sampling_eps"]
