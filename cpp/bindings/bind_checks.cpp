@@ -25,16 +25,19 @@ using namespace fastae;
 namespace {
 
 struct Scan {
-  Index bad_row = -1;  // first row (then column) holding NaN or infinity, or -1
+  Index bad_row = -1;  // first row (then column) holding NaN or infinity (with allow_nan: infinity), or -1
   Index bad_col = -1;
-  double min = std::numeric_limits<double>::infinity();
+  double min = std::numeric_limits<double>::infinity();  // over the values (with allow_nan: the observed ones)
   double max = -std::numeric_limits<double>::infinity();
+  Index empty_row = -1;  // with allow_nan: the first row whose every value is NaN, or -1
 };
 
 // One pass over each row: whether it is finite (row_is_finite), then min and max from the same
 // row while it is in cache. Rows are split across threads; the parts are combined in thread order.
+// With allow_nan (missing values), NaN is not bad: a row holding one is read again for infinity,
+// its observed range and whether it has anything observed.
 template <class S>
-Scan scan(const ConstRowRef<S>& x, int n_threads) {
+Scan scan(const ConstRowRef<S>& x, int n_threads, bool allow_nan) {
   constexpr Index kRowsPerThread = 4096;  // a smaller share does not pay for starting a thread
   std::vector<Scan> parts(static_cast<std::size_t>(team_size(n_threads, x.rows(), kRowsPerThread)));
   run_threads(static_cast<int>(parts.size()), [&](int t, int count) {
@@ -45,11 +48,19 @@ Scan scan(const ConstRowRef<S>& x, int n_threads) {
       const auto row = x.row(r).array();
       if (!row_is_finite(row)) {
         for (Index c = 0; c < x.cols(); ++c)
-          if (!std::isfinite(static_cast<double>(x(r, c)))) {
+          if (allow_nan ? std::isinf(static_cast<double>(x(r, c))) : !std::isfinite(static_cast<double>(x(r, c)))) {
             s.bad_row = r;
             s.bad_col = c;
             return;
           }
+        const auto observed = row == row;  // every non-finite value left is NaN: missing
+        if (!observed.any()) {
+          if (s.empty_row < 0) s.empty_row = r;
+          continue;
+        }
+        s.min = std::min(s.min, static_cast<double>(observed.select(row, std::numeric_limits<S>::infinity()).minCoeff()));
+        s.max = std::max(s.max, static_cast<double>(observed.select(row, -std::numeric_limits<S>::infinity()).maxCoeff()));
+        continue;
       }
       s.min = std::min(s.min, static_cast<double>(row.minCoeff()));
       s.max = std::max(s.max, static_cast<double>(row.maxCoeff()));
@@ -60,6 +71,7 @@ Scan scan(const ConstRowRef<S>& x, int n_threads) {
     if (s.bad_row >= 0) return s;  // the first part (lowest rows) with a bad value
     all.min = std::min(all.min, s.min);
     all.max = std::max(all.max, s.max);
+    if (all.empty_row < 0) all.empty_row = s.empty_row;
   }
   return all;
 }
@@ -98,12 +110,25 @@ void bind_scan(py::module_& m) {
         Scan s;
         {
           py::gil_scoped_release release;
-          s = scan<S>(x, n_threads);
+          s = scan<S>(x, n_threads, false);
         }
         return py::make_tuple(s.bad_row, s.bad_col, s.min, s.max);
       },
       py::arg("X").noconvert(), py::arg("n_threads") = 1,
       "(bad_row, bad_col, min, max): the first non-finite entry (-1, -1 if none) and the value range");
+  m.def(
+      "scan_observed",
+      [](const ConstRowRef<S>& x, int n_threads) {
+        Scan s;
+        {
+          py::gil_scoped_release release;
+          s = scan<S>(x, n_threads, true);
+        }
+        return py::make_tuple(s.bad_row, s.bad_col, s.min, s.max, s.empty_row);
+      },
+      py::arg("X").noconvert(), py::arg("n_threads") = 1,
+      "scan for data with missing values (NaN): (bad_row, bad_col, min, max, empty_row): the first infinite "
+      "entry (-1, -1 if none), the range of the observed values and the first row with nothing observed (-1 if none)");
 }
 
 // The output head on its own, for tests: (elementwise loss, dL/dz) for the pre-activations z of an

@@ -140,10 +140,10 @@ void bind_model_for(py::module_& m, const char* name) {
              const std::string& noise, double noise_level, std::uint64_t noise_seed, std::uint64_t epoch) {
             // At a batch boundary, at most every hook_seconds: let Python handle signals (Ctrl-C
             // raises KeyboardInterrupt here) and report progress; an exception stops the epoch.
-            BatchHook hook = [&progress](Index rows_done, double loss_sum) {
+            BatchHook hook = [&progress](Index rows_done, double mean_loss) {
               py::gil_scoped_acquire gil;
               if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-              if (!progress.is_none()) progress(rows_done, loss_sum);
+              if (!progress.is_none()) progress(rows_done, mean_loss);
             };
             const std::int64_t* subset = rows ? rows->data() : nullptr;
             const Index n_subset = rows ? rows->size() : 0;
@@ -168,7 +168,7 @@ void bind_model_for(py::module_& m, const char* name) {
           "next rng state). "
           "With noise ('gaussian', 'masking', 'salt_pepper'), each row gets the noise of (noise_seed, epoch, its "
           "index in X) as its input and stays clean as the target. "
-          "progress(rows_done, loss_sum) is called at a batch boundary at most every hook_seconds. With "
+          "progress(rows_done, mean_loss) is called at a batch boundary at most every hook_seconds. With "
           "value_range=(low, high), each batch's rows are checked as they are read: a NaN, an infinity or a value "
           "outside [low, high] stops the epoch before that batch's update and raises BadRowsError (a ValueError).")
       .def(

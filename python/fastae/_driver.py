@@ -38,8 +38,8 @@ class EpochDriver:
         first = len(history["loss"])
         if self._set_objective(cfg) and "penalty" not in history:
             history["penalty"] = [math.nan] * first  # earlier epochs trained without penalties
-        progress = (ProgressLine(cfg["verbose"], first, first + n_epochs, X.shape[0] if rows is None else len(rows),
-                                 self.layer_sizes_[-1]) if cfg["verbose"] else None)
+        progress = (ProgressLine(cfg["verbose"], first, first + n_epochs, X.shape[0] if rows is None else len(rows))
+                    if cfg["verbose"] else None)
         self.stop_training = False
         try:
             for cb in callbacks:

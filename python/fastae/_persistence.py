@@ -45,6 +45,7 @@ HEADER = "__fastae__"
 HEADER_LIMIT = 64 << 20  # bytes of JSON: hyperparameters, history and feature names
 DETECTOR_SCORES = "detector:scores"  # an AnomalyDetector's training scores
 SCALING_ARRAYS = ("scaling:in_shift", "scaling:in_scale", "scaling:out_shift", "scaling:out_scale")
+FILL_ARRAY = "missing:fill"  # missing="mask": each input column's training mean
 NON_NEGATIVE_SLOTS = ("sum", "square_avg", "exp_avg_sq", "max_exp_avg_sq")  # running sums of squares
 
 
@@ -87,6 +88,8 @@ def model_state(model: Any) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
         arrays["params"] = core.params.copy()
         if model.scaling_ is not None:
             arrays.update(zip(SCALING_ARRAYS, model.scaling_.arrays()))
+        if model.fill_values_ is not None:
+            arrays[FILL_ARRAY] = model.fill_values_.copy()
         for name, slot in core.optimizer_slots():
             arrays[f"slot:{name}"] = slot.copy()
     return header, arrays
@@ -113,6 +116,10 @@ def restore_state(header: Dict[str, Any], arrays: Dict[str, np.ndarray], where: 
             if name.endswith("scale") and not np.all(target > 0):
                 raise ValueError(f"{where}: array {name!r} holds a scale <= 0")
         model._set_scaling(ColumnScaling(*scaling))
+    if model._checked()["missing"] == "mask":
+        fill = np.empty(fields["n_features"])
+        _copy_into(fill, arrays.get(FILL_ARRAY), FILL_ARRAY, where)
+        model._set_missing(fill)
     core.optimizer_steps = fields["optimizer_steps"]
     model._rng_state = fields["rng_state"]
     model.history_ = fields["history"]
@@ -289,6 +296,8 @@ def _expected_arrays(header: Dict[str, Any], where: str) -> Dict[str, Tuple[np.d
         n_outputs = _n_outputs(header, where)
         expected.update({k: (np.dtype(np.float64), (n_features if k.startswith("scaling:in") else n_outputs,))
                          for k in SCALING_ARRAYS})
+    if cfg["missing"] == "mask":
+        expected[FILL_ARRAY] = (np.dtype(np.float64), (n_features,))
     expected.update({f"slot:{name}": (dtype, (n_params,)) for name, _ in probe.optimizer_slots()})
     return expected
 

@@ -28,11 +28,11 @@ class ProgressLine:
     min_interval = 0.25  # seconds between redraws of the live line
     hook_seconds = 0.1  # how often the C++ loop stops at a batch boundary to call update (and check Ctrl-C)
 
-    def __init__(self, verbose: int, first_epoch: int, last_epoch: int, n_rows: int, n_outputs: int,
+    def __init__(self, verbose: int, first_epoch: int, last_epoch: int, n_rows: int,
                  stream: Optional[TextIO] = None):
         self.stream = sys.stdout if stream is None else stream
         self.live = verbose == 1 and _is_live(self.stream)
-        self.last_epoch, self.n_rows, self.n_outputs = last_epoch, n_rows, n_outputs
+        self.last_epoch, self.n_rows = last_epoch, n_rows
         self.epoch = first_epoch
         self._width = 0
 
@@ -40,7 +40,7 @@ class ProgressLine:
         self.epoch = epoch
         self._started = self._drawn = time.perf_counter()
 
-    def update(self, rows_done: int, loss_sum: float) -> None:
+    def update(self, rows_done: int, mean_loss: float) -> None:
         """Called from the C++ loop a few times a second: redraw the live line."""
         now = time.perf_counter()
         if not self.live or now - self._drawn < self.min_interval:
@@ -51,7 +51,7 @@ class ProgressLine:
         eta = (self.n_rows - rows_done) / rate if rate > 0 else 0.0
         done = rows_done / self.n_rows
         bar = "=" * int(done * 20)
-        self._draw(f"{self._prefix()}  [{bar:<20}] {rows_done}/{self.n_rows}  loss {loss_sum / (rows_done * self.n_outputs):.6g}"
+        self._draw(f"{self._prefix()}  [{bar:<20}] {rows_done}/{self.n_rows}  loss {mean_loss:.6g}"
                    f"  {_count(rate)} samples/s  ETA {eta:.1f}s", end="")
 
     def end_epoch(self, logs: Dict[str, float]) -> None:

@@ -35,30 +35,49 @@ class ColumnScaling:
 
 def column_statistics(X: np.ndarray, rows: Optional[np.ndarray], kind: str) -> Tuple[np.ndarray, np.ndarray]:
     """(shift, scale) of X's rows `rows` (default: all): the mean and the standard deviation
-    (ddof 0) for "standard", the minimum and max - min for "minmax"; a constant column's scale is 1."""
+    (ddof 0) for "standard", the minimum and max - min for "minmax"; a constant column's scale is 1.
+    NaN (a missing value) is left out: each column's statistics are over its observed values."""
     n = X.shape[0] if rows is None else len(rows)
     chunks = (X[i:i + _CHUNK] if rows is None else X[rows[i:i + _CHUNK]] for i in range(0, n, _CHUNK))
     if kind == "minmax":
         low = np.full(X.shape[1], np.inf)
         high = np.full(X.shape[1], -np.inf)
         for c in chunks:
-            low = np.minimum(low, c.min(axis=0))
-            high = np.maximum(high, c.max(axis=0))
+            missing = np.isnan(c)
+            low = np.minimum(low, np.where(missing, np.inf, c).min(axis=0))
+            high = np.maximum(high, np.where(missing, -np.inf, c).max(axis=0))
         spread = high - low
         return low, np.where(spread > 0, spread, 1.0)
     total = np.zeros(X.shape[1])
     squares = np.zeros(X.shape[1])
+    count = np.zeros(X.shape[1])
     first = None
     for c in chunks:
         c = c.astype(np.float64)
-        first = c[0] if first is None else first  # sums of deviations from a row of X: no cancellation
+        first = _reference_row(c) if first is None else first  # sums of deviations from a row of X: no cancellation
         d = c - first
+        observed = ~np.isnan(d)
+        d[~observed] = 0.0
         total += d.sum(axis=0)
         squares += (d * d).sum(axis=0)
-    mean_d = total / n
-    variance = np.maximum(squares / n - mean_d * mean_d, 0.0)  # Var = E[d^2] - E[d]^2
+        count += observed.sum(axis=0)
+    count = np.maximum(count, 1.0)  # a column with nothing observed (refused by the fill values first)
+    mean_d = total / count
+    variance = np.maximum(squares / count - mean_d * mean_d, 0.0)  # Var = E[d^2] - E[d]^2
     std = np.sqrt(variance)
     return first + mean_d, np.where(std > 1e-12 * np.maximum(np.abs(first + mean_d), 1.0), std, 1.0)
+
+
+def _reference_row(c: np.ndarray) -> np.ndarray:
+    """The first row of chunk c, each NaN replaced by its column's mean in the chunk (0 where the
+    chunk's column has nothing observed)."""
+    row = c[0].copy()
+    missing = np.isnan(row)
+    if missing.any():
+        observed = ~np.isnan(c[:, missing])
+        sums = np.where(observed, c[:, missing], 0.0).sum(axis=0)
+        row[missing] = sums / np.maximum(observed.sum(axis=0), 1)
+    return row
 
 
 def fit_scaling(kind: str, X: np.ndarray, T: Optional[np.ndarray], rows: Optional[np.ndarray]) -> Optional[ColumnScaling]:

@@ -16,6 +16,7 @@ ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "tanh", "sigmoid", "softpl
 LOSSES = ("mse", "bce", "mae", "huber")
 NOISES = ("none", "gaussian", "masking", "salt_pepper")
 SCALES = ("none", "standard", "minmax")
+MISSINGS = ("error", "mask")
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 MAX_THREADS = 256      # n_threads above this is refused; the team is also bounded by the work
@@ -138,12 +139,16 @@ def check_dtype(value: Any) -> type:
 
 
 def as_matrix(X: Any, name: str, dtype: type, n_features: Optional[int] = None,
-              n_threads: int = 1, scan: bool = True) -> Tuple[np.ndarray, float, float]:
+              n_threads: int = 1, scan: bool = True, missing: Optional[str] = None,
+              empty_rows: bool = False) -> Tuple[np.ndarray, float, float]:
     """X as a C-contiguous 2-D array of ``dtype`` with finite values, and its (min, max).
 
     An array that already is one is returned as it is (no copy); anything else is converted once.
     With ``scan=False`` the values are not read (min and max are NaN): for callers that detect a
-    NaN or infinity another way and then call again with the scan to report it.
+    NaN or infinity another way and then call again with the scan to report it. A model's
+    ``missing`` mode: "error" refuses NaN with a hint at missing="mask"; "mask" allows NaN (a
+    missing value; min and max are over the observed values) but refuses a row with nothing
+    observed unless ``empty_rows``.
     """
     if X is None or isinstance(X, (str, bytes)):
         raise TypeError(f"{name}: expected a 2-D array of numbers, got {type(X).__name__}")
@@ -180,11 +185,23 @@ def as_matrix(X: Any, name: str, dtype: type, n_features: Optional[int] = None,
             arr = np.ascontiguousarray(arr, dtype=dtype)
     if not scan:
         return arr, float("nan"), float("nan")
-    bad_row, bad_col, low, high = _core.scan(arr, n_threads)
+    if missing == "mask":
+        bad_row, bad_col, low, high, empty_row = _core.scan_observed(arr, n_threads)
+    else:
+        (bad_row, bad_col, low, high), empty_row = _core.scan(arr, n_threads), -1
     if bad_row >= 0:
         value = original[bad_row, bad_col]
         if np.isfinite(value):
             raise ValueError(f"{name}: contains NaN or infinity after conversion to {np.dtype(dtype).name}: "
                              f"{value!r} at row {bad_row}, column {bad_col} is out of range (use dtype='float64')")
-        raise ValueError(f"{name}: contains NaN or infinity (first at row {bad_row}, column {bad_col}, value {value!r})")
+        if missing == "mask":
+            raise ValueError(f"{name}: contains infinity (first at row {bad_row}, column {bad_col}, value {value!r}); "
+                             "missing='mask' allows NaN for a missing value, never infinity")
+        hint = ("; for missing values, use missing='mask' (NaN entries are filled for the network and left out "
+                "of the loss)" if missing == "error" and np.isnan(value) else "")
+        raise ValueError(f"{name}: contains NaN or infinity (first at row {bad_row}, column {bad_col}, "
+                         f"value {value!r}){hint}")
+    if empty_row >= 0 and not empty_rows:
+        raise ValueError(f"{name}: row {empty_row} has nothing observed (every value is NaN); the loss and the error "
+                         "are over a row's observed values, so such a row cannot be trained on or scored")
     return arr, low, high

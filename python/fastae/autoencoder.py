@@ -13,10 +13,11 @@ from ._driver import EpochDriver
 from ._estimator import Estimator, feature_names, same_value
 from ._model_lock import reads_model, writes_model
 from ._persistence import load as load_model, model_class, model_state, restore_state, save as save_model
+from ._missing import fill_values
 from ._scaling import ColumnScaling, fit_scaling
 from ._spec import ModelSpec, autoencoder_spec
 from ._threads import usable_cores
-from ._validation import (ACTIVATIONS, LOSSES, MAX_THREADS, MAX_UNITS, SCALES, as_matrix, check_dtype, check_fraction,
+from ._validation import (ACTIVATIONS, LOSSES, MAX_THREADS, MAX_UNITS, MISSINGS, SCALES, as_matrix, check_dtype, check_fraction,
                           check_int, check_name, check_noise, check_non_negative_float, check_positive_float, check_probability,
                           physical_memory)
 from .callbacks import EarlyStopping
@@ -27,7 +28,7 @@ __all__ = ["Autoencoder"]
 
 # Hyperparameters that define the network; changing one after build needs a new fit.
 _ARCHITECTURE = ("latent_dim", "hidden", "activation", "latent_activation", "output_activation", "loss", "dtype",
-                 "tied_weights", "scale")
+                 "tied_weights", "scale", "missing")
 
 
 @model_class
@@ -49,7 +50,7 @@ class Autoencoder(Estimator, EpochDriver):
                  min_delta: float = 0.0, restore_best_weights: bool = True, lr_schedule: Any = None,
                  noise: str = "none", noise_level: float = 0.1, activity_l1: float = 0.0, dropout: float = 0.0,
                  sparsity_weight: float = 0.0, sparsity_target: float = 0.05, tied_weights: bool = False,
-                 contractive: float = 0.0, scale: str = "none"):
+                 contractive: float = 0.0, scale: str = "none", missing: str = "error"):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.activation = activation
@@ -83,6 +84,7 @@ class Autoencoder(Estimator, EpochDriver):
         self.tied_weights = tied_weights
         self.contractive = contractive
         self.scale = scale
+        self.missing = missing
 
     def _checked(self) -> Dict[str, Any]:
         """The hyperparameters, validated and normalised."""
@@ -121,6 +123,7 @@ class Autoencoder(Estimator, EpochDriver):
                              "use scale='minmax' (targets clipped into [0, 1]) or loss='mse'")
         return {
             "scale": scale,
+            "missing": check_name("missing", self.missing, MISSINGS),
             "latent_dim": check_int("latent_dim", self.latent_dim, high=MAX_UNITS),
             "hidden": tuple(check_int(f"hidden[{i}]", h, high=MAX_UNITS) for i, h in enumerate(hidden)),
             "activation": check_name("activation", self.activation, ACTIVATIONS),
@@ -203,6 +206,7 @@ class Autoencoder(Estimator, EpochDriver):
         self._model = model
         self.spec_ = spec
         self.scaling_: Optional[ColumnScaling] = None
+        self.fill_values_: Optional[np.ndarray] = None
         self._rng_state = int(rng.integers(0, 2**64, dtype=np.uint64))
         self._split_seed = int(rng.integers(0, 2**63))  # the validation_fraction split of every fit
         self._noise_seed = int(rng.integers(0, 2**63))  # the counter RNG's seed for the input noise
@@ -263,6 +267,7 @@ class Autoencoder(Estimator, EpochDriver):
         tags = Tags(estimator_type=None, target_tags=TargetTags(required=False), transformer_tags=TransformerTags())
         tags.transformer_tags.preserves_dtype = [np.dtype(check_dtype(self.dtype)).name]
         tags.non_deterministic = self.random_state is None
+        tags.input_tags.allow_nan = self.missing == "mask"
         return tags
 
     # ----------------------------------------------------------------- training
@@ -287,7 +292,8 @@ class Autoencoder(Estimator, EpochDriver):
             self._require_built("fit(resume=True)")
         keep = resume or (self.warm_start and self.__sklearn_is_fitted__())
         names = feature_names(X)
-        X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if keep else None, cfg["n_threads"])
+        X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if keep else None, cfg["n_threads"],
+                                 missing=cfg["missing"])
         self._check_range(cfg, low, high, "X")
         _warn_if_target_in_y(y, X.shape[0], "fit")
         T = self._target(target, X, cfg, self.n_outputs_ if keep else None)
@@ -301,15 +307,22 @@ class Autoencoder(Estimator, EpochDriver):
             if not resume:
                 self._model.set_optimizer(self._core_optimizer(cfg))
                 self.history_ = self._empty_history()
-        else:
-            self.build(X.shape[1], None if T is None else T.shape[1])
-            self._set_feature_names(names)
-        rows = None
-        if X_val is None and cfg["validation_fraction"] is not None:
-            rows, val_rows = self._split(X, cfg["validation_fraction"])
-            X_val, T_val = X[val_rows], None if T is None else T[val_rows]
-        if not keep:
-            self._set_scaling(fit_scaling(cfg["scale"], X, T, rows))  # from the training rows alone
+        previous = None if keep else dict(self.__dict__)  # a fresh fit refused below leaves the model as it was
+        try:
+            if not keep:
+                self.build(X.shape[1], None if T is None else T.shape[1])
+                self._set_feature_names(names)
+            rows = None
+            if X_val is None and cfg["validation_fraction"] is not None:
+                rows, val_rows = self._split(X, cfg["validation_fraction"])
+                X_val, T_val = X[val_rows], None if T is None else T[val_rows]
+            if not keep:
+                self._fit_transforms(cfg, X, T, rows)  # from the training rows alone
+        except BaseException:
+            if previous is not None:
+                self.__dict__.clear()
+                self.__dict__.update(previous)
+            raise
         if X_val is not None and len(self.history_["loss"]) == 0:
             self.history_["val_loss"] = []
         if X_val is not None and "val_loss" not in self.history_:
@@ -333,14 +346,20 @@ class Autoencoder(Estimator, EpochDriver):
         # A built model's X is not scanned first: C++ checks each batch's rows as it reads them (a
         # pass over X fewer per call), and only a failure scans X, for the error naming the value.
         arr, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if built else None, cfg["n_threads"],
-                                   scan=not built)
+                                   scan=not built, missing=cfg["missing"])
         _warn_if_target_in_y(y, arr.shape[0], "partial_fit")
         T = self._target(target, arr, cfg, self.n_outputs_ if built else None, scan=not built)
         if not built:
             self._check_range(cfg, low, high, "X")
-            self.build(arr.shape[1], None if T is None else T.shape[1])
-            self._set_feature_names(names)
-            self._set_scaling(fit_scaling(cfg["scale"], arr, T, None))
+            previous = dict(self.__dict__)
+            try:
+                self.build(arr.shape[1], None if T is None else T.shape[1])
+                self._set_feature_names(names)
+                self._fit_transforms(cfg, arr, T, None)
+            except BaseException:  # refused: the model stays unbuilt
+                self.__dict__.clear()
+                self.__dict__.update(previous)
+                raise
         else:
             self._check_architecture("partial_fit")
             self._check_feature_names(names, "partial_fit")
@@ -351,7 +370,8 @@ class Autoencoder(Estimator, EpochDriver):
             return self
         except _core.BadRowsError as err:  # the epoch's updates are undone (see _train_epoch)
             failure = err
-        _, low, high = as_matrix(X, "X", cfg["dtype"], None, cfg["n_threads"])  # raises for NaN or infinity
+        _, low, high = as_matrix(X, "X", cfg["dtype"], None, cfg["n_threads"],
+                                 missing=cfg["missing"])  # raises for NaN (unless missing), infinity, an empty row
         self._check_range(cfg, low, high, "X")  # raises for values outside [0, 1] with BCE
         if T is not None:
             self._target(target, arr, cfg, None)  # the same for the target
@@ -366,7 +386,7 @@ class Autoencoder(Estimator, EpochDriver):
         """The target array checked against X's rows (None when there is none: X is its own target)."""
         if target is None:
             return None
-        T, low, high = as_matrix(target, name, cfg["dtype"], n_outputs, cfg["n_threads"], scan)
+        T, low, high = as_matrix(target, name, cfg["dtype"], n_outputs, cfg["n_threads"], scan, cfg.get("missing"))
         if T.shape[0] != X.shape[0]:
             raise ValueError(f"{name}: has {T.shape[0]} rows, but X has {X.shape[0]}; row i of {name} is what the "
                              "model learns to produce from row i of X")
@@ -382,7 +402,7 @@ class Autoencoder(Estimator, EpochDriver):
             raise ValueError(f"validation_data: expected an array or a pair (X_val, target_val), got a tuple of "
                              f"{len(data)}")
         X_val, low, high = as_matrix(data[0] if pair else data, "validation_data", cfg["dtype"], X.shape[1],
-                                     cfg["n_threads"])
+                                     cfg["n_threads"], missing=cfg["missing"])
         self._check_range(cfg, low, high, "validation_data")
         if T is not None and not pair:
             raise ValueError("validation_data: the model is trained with a target; pass (X_val, target_val)")
@@ -390,6 +410,13 @@ class Autoencoder(Estimator, EpochDriver):
             return X_val, None
         width = X.shape[1] if T is None else T.shape[1]
         return X_val, self._target(data[1], X_val, cfg, width, name="validation_data[1]")
+
+    def _fit_transforms(self, cfg: Dict[str, Any], X: np.ndarray, T: Optional[np.ndarray],
+                        rows: Optional[np.ndarray]) -> None:
+        """The input transforms' statistics from X's training rows `rows` (default: all), given to C++:
+        the fill values of missing values, then the scaling."""
+        self._set_missing(fill_values(X, rows) if cfg["missing"] == "mask" else None)
+        self._set_scaling(fit_scaling(cfg["scale"], X, T, rows))
 
     def _check_output_width(self, X: np.ndarray, T: Optional[np.ndarray], what: str) -> None:
         """A model built to produce another width than X's needs its target every time."""
@@ -429,7 +456,8 @@ class Autoencoder(Estimator, EpochDriver):
         self._require_built(what)
         if first_layer == 0:
             self._check_feature_names(feature_names(X), what)
-        return as_matrix(X, name, self._dtype(), self.spec_.layers[first_layer].fan_in, self._threads(), scan)[0]
+        return as_matrix(X, name, self._dtype(), self.spec_.layers[first_layer].fan_in, self._threads(), scan,
+                         self._missing_mode())[0]
 
     def _apply(self, X: Any, name: str, what: str, part: str) -> np.ndarray:
         """The encoder, the decoder or both ("all") applied to X. X is not scanned for NaN or
@@ -442,7 +470,8 @@ class Autoencoder(Estimator, EpochDriver):
         arr = self._input(X, name, what, first, scan=False)
         out = np.empty((arr.shape[0], stages[last - 1].fan_out), dtype=self._dtype())
         if self._model.apply(arr, first, last, out, self._threads()):
-            as_matrix(X, name, self._dtype(), n_threads=self._threads())
+            as_matrix(X, name, self._dtype(), n_threads=self._threads(), missing=self._missing_mode() if first == 0 else None,
+                      empty_rows=True)
         if self.scaling_ is not None and part != "encoder":
             self.scaling_.unscale_outputs(out)  # in the data's units
         return out
@@ -455,6 +484,15 @@ class Autoencoder(Estimator, EpochDriver):
             self._model.set_scaling(empty, empty, empty, empty, False)
         else:
             self._model.set_scaling(*(a.tolist() for a in scaling.arrays()), self.spec_.loss == "bce")
+
+    def _set_missing(self, fill: Optional[np.ndarray]) -> None:
+        """The value C++ puts at each NaN input (fill_values_; None: NaN is an error)."""
+        self.fill_values_ = fill
+        self._model.set_missing([] if fill is None else fill.tolist())
+
+    def _missing_mode(self) -> str:
+        """How the fitted model takes NaN: "mask" (a missing value) or "error"."""
+        return "error" if self.fill_values_ is None else "mask"
 
     def _dtype(self) -> type:
         return np.float32 if isinstance(self._model, _core.Model32) else np.float64
@@ -474,26 +512,56 @@ class Autoencoder(Estimator, EpochDriver):
         """decode(encode(X)) in one pass, shape (n_samples, n_features)."""
         return self._apply(X, "X", "reconstruct", "all")
 
+    @reads_model
+    def impute(self, X: Any, n_iter: int = 1) -> np.ndarray:
+        """A copy of X in X's dtype with each NaN replaced by the model's reconstruction, in X's
+        units; every observed entry is kept bit for bit. The reconstruction is fed back ``n_iter``
+        times: the first pass sees the training means at the missing entries, each later pass the
+        previous pass's values. Needs a model fitted with ``missing="mask"`` that reconstructs its input."""
+        self._require_built("impute")
+        n_iter = check_int("n_iter", n_iter, high=10**6)
+        if self.fill_values_ is None:
+            raise ValueError("impute: the model was fitted with missing='error' and never saw a missing value; "
+                             "fit it with missing='mask'")
+        if self.n_outputs_ != self.n_features_in_:
+            raise ValueError(f"impute: the model produces {self.n_outputs_} columns from {self.n_features_in_}; "
+                             "imputing needs a model that reconstructs its input")
+        self._check_feature_names(feature_names(X), "impute")
+        arr = as_matrix(X, "X", self._dtype(), self.n_features_in_, self._threads(), missing="mask", empty_rows=True)[0]
+        original = np.asarray(X)
+        missing = np.isnan(arr)  # where X is NaN: conversion keeps NaN, and infinity was refused
+        current = arr.copy()  # X itself is never written
+        for _ in range(n_iter):
+            current[missing] = self._apply(current, "X", "impute", "all")[missing]  # NaN <- reconstruction
+        out = np.array(original, copy=True)
+        out[missing] = current[missing]
+        return out
+
     transform = encode
     inverse_transform = decode
     predict = reconstruct
 
     def _row_losses(self, X: np.ndarray, n_threads: int, target: Optional[np.ndarray] = None,
-                    metric: Optional[str] = None, per_feature: Optional[np.ndarray] = None) -> np.ndarray:
-        """Per-row sums over the outputs of the loss (or `metric`) of producing target (default: X)
-        from X (checked arrays); each entry's loss also into `per_feature` when given."""
+                    metric: Optional[str] = None,
+                    per_feature: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+        """(per-row sums of the loss, or `metric`, of producing target (default: X) from X, the
+        number of outputs each sum is over): checked arrays; with missing values only the observed
+        outputs count. Each entry's loss also goes into `per_feature` when given (NaN where missing)."""
         out = np.empty(X.shape[0], dtype=np.float64)
-        self._model.row_losses(X, target, out, n_threads, 0, metric, per_feature)
-        return out
+        observed = np.empty(X.shape[0], dtype=np.float64)
+        self._model.row_losses(X, target, out, n_threads, 0, metric, per_feature, observed)
+        return out, observed
 
     def _mean_loss(self, X: np.ndarray, n_threads: int, target: Optional[np.ndarray] = None) -> float:
-        return float(self._row_losses(X, n_threads, target).sum() / (X.shape[0] * self.n_outputs_))
+        sums, counts = self._row_losses(X, n_threads, target)
+        return float(sums.sum() / counts.sum())  # the mean over every (observed) element
 
     def _scored(self, X: Any, target: Any, what: str) -> Tuple[np.ndarray, Optional[np.ndarray]]:
         """(X, target) checked for evaluate or reconstruction_error."""
         X = self._input(X, "X", what)
         cfg = {"dtype": self._dtype(), "n_threads": self._threads(), "loss": self.spec_.loss,
-               "scale": "none" if self.scaling_ is None else "minmax"}  # only min-max scaling lifts BCE's range
+               "scale": "none" if self.scaling_ is None else "minmax",  # only min-max scaling lifts BCE's range
+               "missing": self._missing_mode()}
         T = self._target(target, X, cfg, self.n_outputs_)
         self._check_output_width(X, T, what)
         return X, T
@@ -505,7 +573,8 @@ class Autoencoder(Estimator, EpochDriver):
         from X): shape (n_samples,). No noise, no dropout, no penalty. ``metric`` ("mse", "mae",
         "bce", "huber"; None: the training loss) measures with another elementwise loss; with
         ``per_feature=True`` the result is (n_samples, n_outputs), each entry that output's loss
-        (its row mean is the per-sample error), in the model's dtype."""
+        (its row mean is the per-sample error), in the model's dtype. With ``missing="mask"``, the
+        mean is over each row's observed outputs, and a missing entry's per-feature loss is NaN."""
         if not isinstance(per_feature, (bool, np.bool_)):
             raise TypeError(f"per_feature: expected True or False, got {per_feature!r}")
         if metric is not None:
@@ -514,15 +583,17 @@ class Autoencoder(Estimator, EpochDriver):
                 raise ValueError("metric: 'bce' needs a sigmoid output (it is computed from the logits)")
         X, T = self._scored(X, target, "reconstruction_error")
         if not per_feature:
-            return self._row_losses(X, self._threads(), T, metric) / self.n_outputs_
+            sums, counts = self._row_losses(X, self._threads(), T, metric)
+            return sums / counts
         features = np.empty((X.shape[0], self.n_outputs_), dtype=self._dtype())
         self._row_losses(X, self._threads(), T, metric, features)
         return features
 
     @reads_model
     def evaluate(self, X: Any, target: Any = None) -> float:
-        """The mean loss over every element of reconstructing X (or producing `target` from X), the
-        reconstruction part of training's objective: no noise, no dropout, no penalty."""
+        """The mean loss over every element (with ``missing="mask"``, every observed one) of
+        reconstructing X (or producing `target` from X), the reconstruction part of training's
+        objective: no noise, no dropout, no penalty."""
         X, T = self._scored(X, target, "evaluate")
         return self._mean_loss(X, self._threads(), T)
 

@@ -47,7 +47,8 @@ class VariationalAutoencoder(Autoencoder):
                  random_state: Optional[int] = None, n_threads: Optional[int] = None, verbose: int = 0,
                  validation_fraction: Optional[float] = None, early_stopping: bool = False, patience: int = 5,
                  min_delta: float = 0.0, restore_best_weights: bool = True, lr_schedule: Any = None,
-                 noise: str = "none", noise_level: float = 0.1, dropout: float = 0.0, scale: str = "none"):
+                 noise: str = "none", noise_level: float = 0.1, dropout: float = 0.0, scale: str = "none",
+                 missing: str = "error"):
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.activation = activation
@@ -77,6 +78,7 @@ class VariationalAutoencoder(Autoencoder):
         self.noise_level = noise_level
         self.dropout = dropout
         self.scale = scale
+        self.missing = missing
 
     def _checked(self) -> Dict[str, Any]:
         if isinstance(self.loss, str) and self.loss.lower() not in VAE_LOSSES:

@@ -260,17 +260,22 @@ class Network {
   // Training, second part: the backward pass of rows [lo, hi) of a batch of `batch_rows` rows
   // whose target is `target` (all batch rows; the input rows for a plain autoencoder). Leaves
   // dL/dz of every layer for these rows in the workspace, their per-row loss sums in
-  // ws.row_loss[lo..hi) and penalty sums in ws.row_penalty[lo..hi).
+  // ws.row_loss[lo..hi) and penalty sums in ws.row_penalty[lo..hi). With a `mask` (all batch rows;
+  // missing values), only the target's observed entries count, and an autoencoder's loss is the
+  // mean over the batch's `observed` entries instead of all its elements.
   void backward_train(const ConstRowMap<S>& target, Workspace<S>& ws, Index lo, Index hi, Index batch_rows,
-                      const WeightPanels* panels = nullptr) const {
+                      const WeightPanels* panels = nullptr, const ConstRowMap<S>* mask = nullptr,
+                      double observed = 0.0) const {
     const Index rows = hi - lo;
     if (rows <= 0) return;
     const Index L = n_layers();
     RowMap<S> delta = slice(ws.deltas.back(), lo, rows);
-    const double per_row = sampling_.active() ? 1.0 : static_cast<double>(n_outputs());  // a VAE sums over the outputs
-    const S inv_count = S(1.0 / (static_cast<double>(batch_rows) * per_row));
+    const double elements = sampling_.active() ? static_cast<double>(batch_rows)  // a VAE sums over the outputs
+                            : mask ? observed : static_cast<double>(batch_rows) * static_cast<double>(n_outputs());
+    const ConstRowMap<S> mask_rows = mask ? middle_rows(*mask, lo, rows) : middle_rows(target, lo, 0);
     output_loss<S>(loss_, layers_.back().activation, slice(ws.outputs.back(), lo, rows), middle_rows(target, lo, rows),
-                   ws.row_loss.data() + lo, &delta, slice(ws.scratch, lo, rows), inv_count);
+                   ws.row_loss.data() + lo, &delta, slice(ws.scratch, lo, rows), S(1.0 / elements),
+                   mask ? &mask_rows : nullptr);
     if (penalties_.any() || sampling_.active()) std::fill(ws.row_penalty.begin() + lo, ws.row_penalty.begin() + hi, 0.0);
     for (Index l = L - 1; l >= 1; --l) {  // no gradient with respect to the input
       const std::size_t below = static_cast<std::size_t>(l - 1);

@@ -23,13 +23,15 @@
 
 namespace fastae {
 
-// hook(rows_done, loss_sum): progress so far; throw to stop.
+// hook(rows_done, mean_loss): progress so far (the epoch's mean loss over the rows done); throw to stop.
 using BatchHook = std::function<void(Index, double)>;
 
 // Thrown by train_epoch when a batch holds a value outside the range it was asked to check
-// (NaN and infinity always are): the epoch stopped before that batch's update.
+// (NaN and infinity always are; with missing values, NaN is not, but a row with nothing
+// observed is): the epoch stopped before that batch's update.
 struct BadRows : std::domain_error {
-  BadRows() : std::domain_error("X: a training row holds NaN, infinity or a value out of range") {}
+  explicit BadRows(const char* what = "X: a training row holds NaN, infinity or a value out of range")
+      : std::domain_error(what) {}
 };
 
 // The values every training row must hold when train_epoch checks them: finite, in [low, high].
@@ -60,6 +62,9 @@ class Trainer {
   // With active `noise`, the network learns to reconstruct each clean row from the row with the
   // noise of (`epoch`, its index in x) added; noise.seed also keys the network's dropout. With a
   // `target` (the same rows as x), the network learns to produce row i of target from row i of x.
+  // With missing values (missing.hpp), NaN inputs are filled, NaN targets count for nothing, the
+  // loss is the mean over each batch's observed entries, and a row with nothing observed stops
+  // the epoch as a bad row does (always checked).
   double train_epoch(const ConstRowMap<S>& x, const ConstRowMap<S>* target, const std::int64_t* subset, Index n_subset,
                      Index batch_size,
                      bool shuffle, std::uint64_t& rng_state, int n_threads, const BatchHook& hook = {},
@@ -75,9 +80,9 @@ class Trainer {
       if (subset[i] < 0 || subset[i] >= x.rows()) throw std::invalid_argument("rows: index out of range");
     const Index batch_rows = std::min(batch_size, n);
     const int threads = static_cast<int>(std::min<Index>(std::max(n_threads, 1), batch_rows));
-    const bool scaled = net_.scaling().active();
-    prepare(batch_rows, threads, noise.active(), target != nullptr || scaled);
-    const bool use_order = shuffle || subset || scaled;  // otherwise batches are slices of x itself
+    const bool scaled = net_.scaling().active(), masked = net_.missing().active();
+    prepare(batch_rows, threads, noise.active(), target != nullptr || scaled || masked, masked);
+    const bool use_order = shuffle || subset || scaled || masked;  // otherwise batches are slices of x itself
     const bool dropout = std::any_of(net_.dropout().begin(), net_.dropout().end(), [](double p) { return p > 0.0; });
     if (use_order || noise.active() || dropout || net_.sampling().active()) {  // the counter RNG needs each batch row's index in x
       order_.resize(static_cast<std::size_t>(n));
@@ -91,9 +96,9 @@ class Trainer {
     using Clock = std::chrono::steady_clock;
     const auto hook_every = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(hook_seconds));
     auto next_hook = Clock::now() + hook_every;
-    std::atomic<bool> stop{false}, bad_rows{false};
+    std::atomic<bool> stop{false}, bad_rows{false}, empty_rows{false};
     std::exception_ptr hook_error;
-    double loss_sum = 0.0, penalty_sum = 0.0, kl_sum = 0.0;
+    double loss_sum = 0.0, penalty_sum = 0.0, kl_sum = 0.0, observed_sum = 0.0;
     const bool sampled = net_.sampling().active();
     const bool penalised = net_.penalties().any() || sampled;
     const bool code_means = net_.penalties().needs_code_means();
@@ -109,11 +114,14 @@ class Trainer {
         Index lo, hi;  // this thread's rows of the batch
         split_range(rows, t, count, lo, hi);
         const ConstRowMap<S> batch = use_order ? gather(x, ws_.batch, start, lo, hi) : middle_rows(x, start, rows);
-        const ConstRowMap<S> raw_clean =
+        const ConstRowMap<S> gathered =
             !target ? batch : use_order ? gather(*target, ws_.target, start, lo, hi) : middle_rows(*target, start, rows);
-        if (check && !(values_within(batch, lo, hi, *check) && (!target || values_within(raw_clean, lo, hi, *check))))
+        const ConstRowMap<S> raw_clean = masked ? mask_batch(lo, hi, target != nullptr) : gathered;
+        if (masked && std::any_of(ws_.row_observed.begin() + lo, ws_.row_observed.begin() + hi, [](double c) { return c == 0.0; }))
+          empty_rows.store(true, std::memory_order_relaxed);
+        if (check && !(values_within(batch, lo, hi, *check) && ((!target && !masked) || values_within(raw_clean, lo, hi, *check))))
           bad_rows.store(true, std::memory_order_relaxed);
-        const ConstRowMap<S> clean = scaled ? scale_batch(lo, hi, target != nullptr) : raw_clean;
+        const ConstRowMap<S> clean = scaled ? scale_batch(lo, hi, target != nullptr || masked) : raw_clean;
         const ConstRowMap<S> input = noise.active() ? noisy_input(batch, start, lo, hi, noise, epoch) : batch;
         const BatchKeys keys{noise.seed, epoch, order_.empty() ? nullptr : order_.data() + start};
         net_.forward_train(input, ws_, lo, hi, keys, packed_.view());
@@ -124,13 +132,22 @@ class Trainer {
           net_.code_means(ws_, j_lo, j_hi, rows);
           thread_barrier(count);  // every unit's mean is ready
         }
-        net_.backward_train(clean, ws_, lo, hi, rows, packed_.view());
+        double observed = 0.0;  // the batch's observed target entries, with missing values
+        if (masked) {
+          thread_barrier(count);  // every row's count is ready; each thread adds them in row order
+          for (Index r = 0; r < rows; ++r) observed += ws_.row_observed[static_cast<std::size_t>(r)];
+        }
+        const ConstRowMap<S> mask(ws_.mask.data(), masked ? batch_rows : 0, net_.n_outputs(),
+                                  Eigen::OuterStride<>(net_.n_outputs()));
+        net_.backward_train(clean, ws_, lo, hi, rows, packed_.view(), masked ? &mask : nullptr, std::max(observed, 1.0));
         if (t == 0) opt_->begin_step();  // nobody reads the step count until after the barrier
         thread_barrier(count);           // every row's outputs, dL/dz and loss are ready
-        if (bad_rows.load(std::memory_order_relaxed)) break;  // every thread sees it here, before any update
+        if (bad_rows.load(std::memory_order_relaxed) || empty_rows.load(std::memory_order_relaxed))
+          break;  // every thread sees it here, before any update
 
         if (t == 0) {
           for (Index r = 0; r < rows; ++r) loss_sum += ws_.row_loss[static_cast<std::size_t>(r)];
+          observed_sum += masked ? observed : static_cast<double>(rows) * static_cast<double>(net_.n_outputs());
           for (Index r = 0; penalised && r < rows; ++r) penalty_sum += ws_.row_penalty[static_cast<std::size_t>(r)];
           for (Index r = 0; sampled && r < rows; ++r) kl_sum += ws_.row_kl[static_cast<std::size_t>(r)];
           rows_done = start + rows;
@@ -161,7 +178,7 @@ class Trainer {
         pack_panels(mine);  // the next step's products read them after the barrier below
         if (t == 0 && hook && rows_done < n && Clock::now() >= next_hook) {
           try {
-            hook(rows_done, loss_sum);
+            hook(rows_done, loss_sum / loss_count(rows_done, observed_sum));
           } catch (...) {  // never leave the other threads waiting at the barrier
             hook_error = std::current_exception();
             stop.store(true, std::memory_order_relaxed);
@@ -174,10 +191,10 @@ class Trainer {
     });
     if (hook_error) std::rethrow_exception(hook_error);
     if (bad_rows) throw BadRows();
+    if (empty_rows) throw BadRows("X: a training row has nothing observed (every value is NaN)");
     last_penalty_ = penalty_sum / static_cast<double>(n);  // the penalties' mean over rows
     last_kl_ = kl_sum / static_cast<double>(n);
-    const double per_row = sampled ? 1.0 : static_cast<double>(net_.n_outputs());  // a VAE sums over the outputs
-    return loss_sum / (static_cast<double>(n) * per_row) + last_penalty_;
+    return loss_sum / loss_count(n, observed_sum) + last_penalty_;
   }
 
   // The penalties' part of the objective the last epoch returned (0 without penalties; a VAE's beta KL).
@@ -186,6 +203,12 @@ class Trainer {
   double last_kl() const { return last_kl_; }
 
  private:
+  // What the loss sum of `rows` rows is a mean over: a VAE's rows (it sums over the outputs), else
+  // the elements of the rows, which with missing values are the observed ones.
+  double loss_count(Index rows, double elements) const {
+    return net_.sampling().active() ? static_cast<double>(rows) : elements;
+  }
+
   // [lo, hi) of the flat parameter vector.
   struct FlatRange {
     Index lo, hi;
@@ -252,12 +275,16 @@ class Trainer {
     return true;
   }
 
-  void prepare(Index batch_rows, int threads, bool noisy, bool separate_target) {
+  void prepare(Index batch_rows, int threads, bool noisy, bool separate_target, bool masked) {
     if (net_.dropout() != reserved_dropout_) ws_ = Workspace<S>();  // the dropout buffers change
     reserved_dropout_ = net_.dropout();
     ws_.reserve(net_.layers(), batch_rows, net_.dropout(), net_.sampling().layer);
     if (noisy && ws_.input.rows() < batch_rows) ws_.input.resize(ws_.batch.rows(), ws_.batch.cols());
     if (separate_target && ws_.target.rows() < batch_rows) ws_.target.resize(ws_.batch.rows(), net_.n_outputs());
+    if (masked && ws_.mask.rows() < batch_rows) {
+      ws_.mask.resize(ws_.batch.rows(), net_.n_outputs());
+      ws_.row_observed.assign(static_cast<std::size_t>(ws_.batch.rows()), 0.0);
+    }
     if (net_.penalties().needs_code_means())
       ws_.code_means.assign(static_cast<std::size_t>(net_.layers()[static_cast<std::size_t>(net_.penalties().code_layer)].out), 0.0);
     grad_.resize(net_.n_params());
@@ -302,6 +329,17 @@ class Trainer {
     if (!has_target) ws_.target.middleRows(lo, hi - lo) = ws_.batch.middleRows(lo, hi - lo);
     net_.scaling().scale_inputs(ws_.batch.middleRows(lo, hi - lo));
     net_.scaling().scale_targets(ws_.target.middleRows(lo, hi - lo));
+    return rows_of<S>(static_cast<const S*>(ws_.target.data()), 0, ws_.target.rows(), ws_.target.cols());
+  }
+
+  // With missing values, after the gather: rows [lo, hi) of the target buffer (without a target,
+  // the batch's own raw rows copied there first) masked, then the batch's NaN inputs filled, in
+  // place (missing.hpp); returns a view of the whole target buffer.
+  ConstRowMap<S> mask_batch(Index lo, Index hi, bool has_target) {
+    if (!has_target) ws_.target.middleRows(lo, hi - lo) = ws_.batch.middleRows(lo, hi - lo);
+    MissingValues<S>::mask_targets(ws_.target.middleRows(lo, hi - lo), ws_.mask.middleRows(lo, hi - lo),
+                                   ws_.row_observed.data() + lo);
+    net_.missing().fill_inputs(ws_.batch.middleRows(lo, hi - lo));
     return rows_of<S>(static_cast<const S*>(ws_.target.data()), 0, ws_.target.rows(), ws_.target.cols());
   }
 
