@@ -120,6 +120,7 @@ def restore_state(header: Dict[str, Any], arrays: Dict[str, np.ndarray], where: 
         fill = np.empty(fields["n_features"])
         _copy_into(fill, arrays.get(FILL_ARRAY), FILL_ARRAY, where)
         model._set_missing(fill)
+    model._transforms_fitted = True
     core.optimizer_steps = fields["optimizer_steps"]
     model._rng_state = fields["rng_state"]
     model.history_ = fields["history"]

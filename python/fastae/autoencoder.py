@@ -207,6 +207,7 @@ class Autoencoder(Estimator, EpochDriver):
         self.spec_ = spec
         self.scaling_: Optional[ColumnScaling] = None
         self.fill_values_: Optional[np.ndarray] = None
+        self._transforms_fitted = False  # the scaling and fill values come from the first fit's rows
         self._rng_state = int(rng.integers(0, 2**64, dtype=np.uint64))
         self._split_seed = int(rng.integers(0, 2**63))  # the validation_fraction split of every fit
         self._noise_seed = int(rng.integers(0, 2**63))  # the counter RNG's seed for the input noise
@@ -316,7 +317,7 @@ class Autoencoder(Estimator, EpochDriver):
             if X_val is None and cfg["validation_fraction"] is not None:
                 rows, val_rows = self._split(X, cfg["validation_fraction"])
                 X_val, T_val = X[val_rows], None if T is None else T[val_rows]
-            if not keep:
+            if not self._transforms_fitted:  # a fresh fit, or the first fit after build()
                 self._fit_transforms(cfg, X, T, rows)  # from the training rows alone
         except BaseException:
             if previous is not None:
@@ -364,6 +365,8 @@ class Autoencoder(Estimator, EpochDriver):
             self._check_architecture("partial_fit")
             self._check_feature_names(names, "partial_fit")
             self._check_output_width(arr, T, "partial_fit")
+            if not self._transforms_fitted:  # the first training after build()
+                self._fit_transforms(cfg, arr, T, None)
         value_range = _allowed_range(cfg["loss"], cfg["scale"]) if built else None
         try:
             self._train(arr, None, None, 1, cfg, [], value_range, target=T)
@@ -417,6 +420,7 @@ class Autoencoder(Estimator, EpochDriver):
         the fill values of missing values, then the scaling."""
         self._set_missing(fill_values(X, rows) if cfg["missing"] == "mask" else None)
         self._set_scaling(fit_scaling(cfg["scale"], X, T, rows))
+        self._transforms_fitted = True
 
     def _check_output_width(self, X: np.ndarray, T: Optional[np.ndarray], what: str) -> None:
         """A model built to produce another width than X's needs its target every time."""

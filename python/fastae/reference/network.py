@@ -99,20 +99,21 @@ class Network:
         return outputs, inputs, a @ W + b
 
     def loss_and_gradients(self, x: np.ndarray, target: Optional[np.ndarray] = None,
-                           keys: Optional[BatchKeys] = None) -> Tuple[float, List[np.ndarray]]:
+                           keys: Optional[BatchKeys] = None,
+                           mask: Optional[np.ndarray] = None) -> Tuple[float, List[np.ndarray]]:
         """The objective of the batch x: the mean loss over all elements of producing `target`
         (default: x itself), plus the penalties' mean over rows; and its gradients [dW1, db1, ...].
-        `keys` draw the dropout masks (needed when there is dropout)."""
+        `keys` draw the dropout masks (needed when there is dropout). With a `mask` (missing.py),
+        the mean is over the observed elements (mask 1) alone."""
         y = x if target is None else target
         hidden, inputs, z = self.train_forward(x, keys)
-        count = y.size
-        if self.loss == "bce":
-            loss = loss_elements("bce", z, y).astype(np.float64).sum() / count
-            dz = loss_gradient("bce", z, y) / y.dtype.type(count)  # dL/dz = (sigmoid(z) - y) / N
-        else:
-            a = activate(self.activations[-1], z)
-            loss = loss_elements(self.loss, a, y).astype(np.float64).sum() / count
-            dz = loss_gradient(self.loss, a, y) / y.dtype.type(count) * activation_derivative(self.activations[-1], a)
+        m = np.ones_like(y) if mask is None else mask
+        count = float(m.astype(np.float64).sum())  # N: the elements the mean is over
+        out = z if self.loss == "bce" else activate(self.activations[-1], z)  # BCE works from the logits
+        loss = (loss_elements(self.loss, out, y) * m).astype(np.float64).sum() / count
+        dz = loss_gradient(self.loss, out, y) * m / y.dtype.type(count)  # dL/dz for BCE: (sigmoid(z) - y) m / N
+        if self.loss != "bce":
+            dz = dz * activation_derivative(self.activations[-1], out)  # dL/dz = dL/da f'(z)
         grads: List[np.ndarray] = [np.empty(0)] * (2 * self.n_layers)
         n, dtype = len(x), x.dtype.type
         penalty_sum = 0.0
@@ -149,7 +150,7 @@ class Network:
             if e >= 0:
                 grads[2 * e] = grads[2 * e] + grads[2 * d].T  # dL/dW_e += (dL/dW_d)^T
                 grads[2 * d] = np.zeros_like(grads[2 * d])     # W_d is not a parameter of its own
-        self.last_reconstruction, self.last_penalty_sum = float(loss), penalty_sum
+        self.last_reconstruction, self.last_penalty_sum, self.last_count = float(loss), penalty_sum, count
         return float(loss) + penalty_sum / n, grads
 
     def _mask(self, a: np.ndarray, keys: BatchKeys, layer: int) -> np.ndarray:

@@ -85,10 +85,11 @@ class VaeNetwork:
         return loss_elements(self.loss, out, x if target is None else target).astype(np.float64).sum(axis=1)
 
     def loss_and_gradients(self, x: np.ndarray, target: Optional[np.ndarray] = None,
-                           keys: Optional[BatchKeys] = None,
-                           eps: Optional[np.ndarray] = None) -> Tuple[float, List[np.ndarray]]:
+                           keys: Optional[BatchKeys] = None, eps: Optional[np.ndarray] = None,
+                           mask: Optional[np.ndarray] = None) -> Tuple[float, List[np.ndarray]]:
         """The batch's objective, mean over rows of (sum of the reconstruction loss + beta KL), and
-        its gradients. eps: the draws (default: the counter RNG's for `keys`)."""
+        its gradients. eps: the draws (default: the counter RNG's for `keys`). With a `mask`
+        (missing.py), each row's sum is over its observed outputs (mask 1)."""
         y = x if target is None else target
         n, dtype, L = len(x), x.dtype.type, self.latent_dim
         seed, epoch, rows = keys if keys is not None else (0, 0, np.arange(n))
@@ -105,13 +106,12 @@ class VaeNetwork:
                 a = a * dropout_mask(self.dropout[l], seed, epoch, rows, l, a.shape[1], dtype)
             inputs.append(a)
         z = a @ self.weights[-2] + self.weights[-1]
-        if self.loss == "bce":
-            recon = loss_elements("bce", z, y).astype(np.float64).sum()
-            dz = loss_gradient("bce", z, y) / dtype(n)  # d/dz of the row sums, averaged over rows
-        else:
-            out = activate(self.activations[-1], z)
-            recon = loss_elements(self.loss, out, y).astype(np.float64).sum()
-            dz = loss_gradient(self.loss, out, y) / dtype(n) * activation_derivative(self.activations[-1], out)
+        m = np.ones_like(y) if mask is None else mask
+        out = z if self.loss == "bce" else activate(self.activations[-1], z)  # BCE works from the logits
+        recon = (loss_elements(self.loss, out, y) * m).astype(np.float64).sum()
+        dz = loss_gradient(self.loss, out, y) * m / dtype(n)  # d/dz of the row sums, averaged over rows
+        if self.loss != "bce":
+            dz = dz * activation_derivative(self.activations[-1], out)
         heads = outputs[self.heads]
         mu, raw = heads[:, :L], heads[:, L:]
         kl = kl_rows(mu, raw)
@@ -135,7 +135,7 @@ class VaeNetwork:
             if self.dropout[below] > 0:
                 da = da * dropout_mask(self.dropout[below], seed, epoch, rows, below, da.shape[1], dtype)
             dz = da * activation_derivative(self.activations[below], outputs[below])
-        self.last_reconstruction = recon / y.size
+        self.last_reconstruction, self.last_count = recon / y.size, y.size
         self.last_kl_sum = float(kl.sum())
         self.kl_total += self.last_kl_sum
         self.last_penalty_sum = self.beta * self.last_kl_sum
@@ -166,13 +166,17 @@ class ReferenceVariationalAutoencoder:
         self.history: Dict[str, List[float]] = {"loss": [], "kl": []}
 
     def fit(self, X: np.ndarray, epochs: int = 1) -> "ReferenceVariationalAutoencoder":
+        from .missing import fill_inputs, mask_targets
         from .training import train_epoch
         X = np.ascontiguousarray(X, dtype=self.dtype)
+        T = mask = None
+        if self.model.fill_values_ is not None:  # missing="mask": NaN inputs filled, NaN targets masked
+            (T, mask), X = mask_targets(X), fill_inputs(X, self.model.fill_values_)
         for _ in range(epochs):
             self.net.beta, self.net.kl_total = self.model.beta_at(self.epoch), 0.0
             loss, self.rng_state = train_epoch(self.net, self.optimizer, X, self.batch_size, self.shuffle,
                                                self.rng_state, self.clip_value, self.clip_norm, None, self.noise,
-                                               self.noise_seed, self.epoch)
+                                               self.noise_seed, self.epoch, T, mask)
             self.history["loss"].append(loss)
             self.history["kl"].append(self.net.kl_total / len(X))
             self.epoch += 1
