@@ -267,3 +267,61 @@ def test_detect_refuses_bad_options(tmp_path, capsys):
     run(capsys, "train", "--data", "sample", "--epochs", "1", "--hidden", "--latent", "4", "--quiet", "--out", ae)
     code, _, err = run(capsys, "detect", "--model", ae, "--out", tmp_path / "s.csv")
     assert code == 2 and "not an AnomalyDetector" in err
+
+
+def low_rank_with_holes(n=400, d=10, seed=0):
+    """(complete rows, the same with 20% of the values removed) of a rank-3 table."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3)) @ rng.normal(size=(3, d)) + 0.05 * rng.normal(size=(n, d))
+    H = X.copy()
+    H[rng.random(X.shape) < 0.2] = np.nan
+    return X.astype(np.float32), H.astype(np.float32)
+
+
+def test_impute_fills_a_file_in_row_order_and_keeps_the_observed_values(tmp_path, capsys):
+    X, H = low_rank_with_holes()
+    data, out, saved = tmp_path / "holes.npy", tmp_path / "filled.npy", tmp_path / "imputer.fae"
+    np.save(data, H)
+    code, stdout, err = run(capsys, "impute", "--data", data, "--epochs", "30", "--out", out, "--save", saved)
+    assert code == 0, err
+    holes = np.isnan(H)
+    assert f"filled {holes.sum():,} missing values" in stdout
+    filled = np.load(out)
+    assert filled.shape == H.shape and not np.isnan(filled).any()
+    np.testing.assert_array_equal(filled[~holes], H[~holes])
+    column_means = np.nanmean(H, axis=0)[np.nonzero(holes)[1]]
+    rmse = lambda v: np.sqrt(np.mean((v - X[holes]) ** 2))
+    assert rmse(filled[holes]) < 0.7 * rmse(column_means)
+    code, _, err = run(capsys, "impute", "--data", data, "--model", saved, "--out", tmp_path / "again.npy")
+    assert code == 0, err
+    np.testing.assert_array_equal(np.load(tmp_path / "again.npy"), filled)
+
+
+def test_impute_reads_empty_csv_cells_as_missing_and_writes_csv(tmp_path, capsys):
+    _, H = low_rank_with_holes(200, 6, 1)
+    H[2, 0] = np.nan
+    cells = [["" if np.isnan(v) else repr(float(v)) for v in row] for row in H]
+    cells[2][0] = "NA"
+    (tmp_path / "holes.csv").write_text("a,b,c,d,e,f\n" + "".join(",".join(row) + "\n" for row in cells))
+    code, stdout, err = run(capsys, "impute", "--data", tmp_path / "holes.csv", "--epochs", "5",
+                            "--out", tmp_path / "filled.csv")
+    assert code == 0, err
+    assert f"filled {np.isnan(H).sum():,} missing values" in stdout
+    filled = np.loadtxt(tmp_path / "filled.csv", delimiter=",").astype(np.float32)  # 9 digits: float32 exactly
+    assert filled.shape == H.shape and not np.isnan(filled).any()
+    np.testing.assert_array_equal(filled[~np.isnan(H)], H[~np.isnan(H)])
+
+
+def test_impute_refuses_what_it_cannot_fill(tmp_path, capsys):
+    from fastae import Autoencoder
+    _, H = low_rank_with_holes(100, 5, 2)
+    H[7] = np.nan
+    np.save(tmp_path / "empty_row.npy", H)
+    code, _, err = run(capsys, "impute", "--data", tmp_path / "empty_row.npy", "--epochs", "1")
+    assert code == 2 and "row 7 has nothing observed" in err
+    code, _, err = run(capsys, "impute", "--data", tmp_path / "empty_row.npy", "--out", tmp_path / "f.txt")
+    assert code == 2 and "--out" in err
+    plain = tmp_path / "plain.fae"
+    Autoencoder(latent_dim=2, epochs=1).fit(np.nan_to_num(H)).save(plain)
+    code, _, err = run(capsys, "impute", "--data", tmp_path / "empty_row.npy", "--model", plain)
+    assert code == 2 and "missing='mask'" in err

@@ -160,3 +160,13 @@ def test_a_file_gets_a_seeded_test_split(tmp_path):
     both, _ = split_of(data, "all")
     assert sorted(map(tuple, both.tolist())) == sorted(map(tuple, X.astype(np.float32).tolist()))
     np.testing.assert_array_equal(load_data(str(tmp_path / "x.npy")).X_test, data.X_test)
+
+
+def test_csv_missing_cells_are_nan(tmp_path):
+    path = tmp_path / "holes.csv"
+    path.write_text("a,b,c\n1,,3\nNA,5,n/a\n7,?,NaN\nnull,8,9\n")
+    X, _ = load_array(path)
+    expected = np.array([[1, np.nan, 3], [np.nan, 5, np.nan], [7, np.nan, np.nan], [np.nan, 8, 9]], dtype=np.float32)
+    np.testing.assert_array_equal(X, expected)
+    path.write_text(",2,3\n4,5,6\n")  # a first row with a missing cell is data, not a header
+    np.testing.assert_array_equal(load_array(path)[0], np.array([[np.nan, 2, 3], [4, 5, 6]], dtype=np.float32))

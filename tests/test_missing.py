@@ -385,3 +385,15 @@ def test_validation_data_with_holes_is_scored_over_its_observed_entries():
     V = with_holes(make_data(30, 6, 23), seed=5)
     model.fit(H, validation_data=V)
     np.testing.assert_allclose(model.history_["val_loss"][-1], model.evaluate(V), rtol=1e-6)
+
+
+def test_scikit_learn_sees_that_mask_mode_takes_nan():
+    pytest.importorskip("sklearn")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    assert Autoencoder(missing="mask").__sklearn_tags__().input_tags.allow_nan
+    assert not Autoencoder().__sklearn_tags__().input_tags.allow_nan
+    H = with_holes(make_data(120, 8, 24))
+    y = np.arange(120) % 2
+    pipe = make_pipeline(Autoencoder(latent_dim=3, epochs=5, missing="mask", random_state=0), LogisticRegression())
+    assert 0.0 <= pipe.fit(H, y).score(H, y) <= 1.0

@@ -41,6 +41,8 @@ ESTIMATORS = [
     Autoencoder(latent_dim=2, epochs=3, random_state=0, latent_activation="tanh", contractive=0.1),
     # scaling inside the model (tests/test_scaling.py)
     Autoencoder(latent_dim=2, epochs=3, random_state=0, scale="standard", output_activation="linear"),
+    # missing values (tests/test_missing.py): NaN allowed, infinity still refused
+    Autoencoder(latent_dim=2, epochs=3, random_state=0, scale="standard", output_activation="linear", missing="mask"),
     # the variational autoencoder (tests/test_vae.py); the checks' data are not in [0, 1]: mse
     VariationalAutoencoder(latent_dim=2, hidden=(4,), epochs=3, random_state=0, loss="mse", kl_warmup_epochs=2),
     # the outlier detector (tests/test_anomaly.py): scikit-learn's outlier-detector checks too

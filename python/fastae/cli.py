@@ -163,6 +163,23 @@ def build_parser() -> Parser:
                         "(default scores.csv)")
     detect.add_argument("--top", type=_positive_int, default=5, help="how many of the most anomalous rows to print")
 
+    impute = commands.add_parser("impute", help="fill the missing values of a data file",
+                                 description="Train an autoencoder with missing='mask' on the rows of a .npy, .npz or "
+                                 ".csv file that has holes (NaN; in a CSV, an empty cell, NA, N/A, NaN, null or ?), "
+                                 "or load one, and write the file's rows in their order with each hole replaced by "
+                                 "the model's reconstruction; observed values are kept exactly.")
+    impute.add_argument("--data", required=True, help="a .npy, .npz or .csv file with missing values")
+    impute.add_argument("--model", default=None, help="a model trained with missing='mask' (default: train one)")
+    impute.add_argument("--latent", type=_positive_int, default=None,
+                        help="the trained model's code size (default: a quarter of the features, at least 2)")
+    impute.add_argument("--hidden", type=_positive_int, nargs="*", default=[64], help="default 64")
+    impute.add_argument("--epochs", type=_positive_int, default=50, help="default 50")
+    impute.add_argument("--iter", type=_positive_int, default=3,
+                        help="how many times the reconstruction is fed back in (default 3)")
+    impute.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    impute.add_argument("--save", default=None, help="also save the trained model here")
+    impute.add_argument("--out", default="filled.npy", help="a .npy or .csv file (default filled.npy)")
+
     bench = commands.add_parser("bench", help="the quick training benchmark", description="Train one epoch of each "
                                 "benchmark workload with fastae, the NumPy reference and PyTorch (if installed) "
                                 "and print samples/s and fastae's speed-ups, measured in this run.")
@@ -370,6 +387,40 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def imputer(n_features: int, latent: Optional[int], hidden: Sequence[int], epochs: int, seed: int) -> Any:
+    """The model `fastae impute` trains: standardised columns, a linear output, MSE over the
+    observed values."""
+    from .autoencoder import Autoencoder
+
+    return Autoencoder(latent_dim=latent or max(2, n_features // 4), hidden=tuple(hidden), output_activation="linear",
+                       loss="mse", scale="standard", missing="mask", epochs=epochs, batch_size=64,
+                       learning_rate=3e-3, random_state=seed)
+
+
+def cmd_impute(args: argparse.Namespace) -> int:
+    from .datasets import load_array
+
+    if not args.out.lower().endswith((".npy", ".csv")):
+        raise UsageError(f"--out: expected a .npy or .csv file name, got {args.out!r}")
+    X, _ = load_array(args.data)
+    holes = int(np.isnan(X).sum())
+    if args.model is not None:
+        model = _load(args.model)
+    else:
+        model = imputer(X.shape[1], args.latent, args.hidden, args.epochs, args.seed).fit(X)
+        if args.save:
+            model.save(args.save)
+    filled = model.impute(X, n_iter=args.iter)
+    if args.out.lower().endswith(".csv"):
+        np.savetxt(args.out, filled, delimiter=",", fmt="%.9g")
+    else:
+        np.save(args.out, filled)
+    rows = int(np.isnan(X).any(axis=1).sum())
+    print(f"filled {holes:,} missing values ({holes / X.size:.1%} of the data) in {rows:,} of {len(X):,} rows; "
+          f"wrote {args.out}")
+    return 0
+
+
 def _fraction(text: str) -> float:
     try:
         return float(text)
@@ -392,7 +443,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "encode": cmd_encode, "plot": cmd_plot, "sample": cmd_sample, "detect": cmd_detect,
-            "bench": cmd_bench}
+            "impute": cmd_impute, "bench": cmd_bench}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -212,8 +212,12 @@ def _read_npz(path: str) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     return X, labels
 
 
+MISSING_CELLS = ("", "na", "n/a", "nan", "null", "?")  # CSV cells read as NaN, a missing value
+
+
 def read_csv(path: str, delimiter: Optional[str] = None) -> np.ndarray:
-    """A CSV of numbers as float64 (n_rows, n_columns), skipping a header row if there is one."""
+    """A CSV of numbers as float64 (n_rows, n_columns), skipping a header row if there is one; an
+    empty cell, NA, N/A, NaN, null or ? is a missing value (NaN)."""
     try:
         with open(path, newline="", encoding="utf-8") as f:
             text = f.read()
@@ -238,6 +242,9 @@ def read_csv(path: str, delimiter: Optional[str] = None) -> np.ndarray:
         if len(row) != width:
             raise ValueError(f"{path}: line {i + 1} has {len(row)} columns, the first line has {width}")
         for j, cell in enumerate(row):
+            if cell.strip().lower() in MISSING_CELLS:
+                values[i - first, j] = math.nan  # a missing value (a model with missing="mask" takes it)
+                continue
             try:
                 values[i - first, j] = value = float(cell)
                 if math.isinf(value) and "inf" not in cell.lower():  # "1e400": too large, not infinity spelled out
@@ -260,6 +267,8 @@ def text_line(path: str, offset: int) -> int:
 
 
 def _is_number(cell: str) -> bool:
+    if cell.strip().lower() in MISSING_CELLS:
+        return True
     try:
         float(cell)
         return True
