@@ -397,3 +397,30 @@ def test_scikit_learn_sees_that_mask_mode_takes_nan():
     y = np.arange(120) % 2
     pipe = make_pipeline(Autoencoder(latent_dim=3, epochs=5, missing="mask", random_state=0), LogisticRegression())
     assert 0.0 <= pipe.fit(H, y).score(H, y) <= 1.0
+
+
+def test_a_detector_around_a_mask_model_scores_rows_with_holes():
+    from fastae import AnomalyDetector
+    H = with_holes(make_data(200, 8, 25))
+    model = Autoencoder(latent_dim=3, epochs=3, missing="mask", scale="standard", output_activation="linear",
+                        random_state=0)
+    detector = AnomalyDetector(model).fit(H)
+    scores = detector.anomaly_score(H)
+    assert np.all(np.isfinite(scores))
+    np.testing.assert_array_equal(scores, detector.decision_scores_)
+    np.testing.assert_array_equal(np.isnan(detector.feature_scores(H)), np.isnan(H))
+    pytest.importorskip("sklearn")
+    assert detector.__sklearn_tags__().input_tags.allow_nan
+    assert not AnomalyDetector().__sklearn_tags__().input_tags.allow_nan
+
+
+def test_impute_keeps_a_dataframe_s_feature_names_quiet():
+    pd = pytest.importorskip("pandas")
+    H = with_holes(make_data(60, 4, 26))
+    frame = pd.DataFrame(H, columns=list("abcd"))
+    model = Autoencoder(latent_dim=2, epochs=2, missing="mask", random_state=0).fit(frame)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        filled = model.impute(frame)
+    assert filled.shape == H.shape and not np.isnan(filled).any()

@@ -128,4 +128,5 @@ class AnomalyDetector(Estimator):
         from sklearn.utils import Tags, TargetTags  # only asked for by scikit-learn itself
         tags = Tags(estimator_type="outlier_detector", target_tags=TargetTags(required=False))
         tags.non_deterministic = self.model is not None and getattr(self.model, "random_state", None) is None
+        tags.input_tags.allow_nan = self.model is not None and getattr(self.model, "missing", None) == "mask"
         return tags

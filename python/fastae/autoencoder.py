@@ -469,13 +469,18 @@ class Autoencoder(Estimator, EpochDriver):
         first product, and only then is X scanned, to raise the error that names the first one (if
         it finds none, the network itself overflowed, and the result is returned as it is)."""
         self._require_built(what)  # before reading the layers
+        first = self.spec_.n_encoder if part == "decoder" else 0
+        return self._run(self._input(X, name, what, first, scan=False), X, name, part)
+
+    def _run(self, arr: np.ndarray, X: Any, name: str, part: str) -> np.ndarray:
+        """_apply on `arr`, X already checked for shape and converted to the model's dtype (X
+        itself is scanned, as `name`, for the error that names a bad value)."""
         stages, n_encoder = self.spec_.layers, self.spec_.n_encoder
         first, last = {"encoder": (0, n_encoder), "decoder": (n_encoder, len(stages)), "all": (0, len(stages))}[part]
-        arr = self._input(X, name, what, first, scan=False)
         out = np.empty((arr.shape[0], stages[last - 1].fan_out), dtype=self._dtype())
         if self._model.apply(arr, first, last, out, self._threads()):
-            as_matrix(X, name, self._dtype(), n_threads=self._threads(), missing=self._missing_mode() if first == 0 else None,
-                      empty_rows=True)
+            as_matrix(X, name, self._dtype(), n_threads=self._threads(),
+                      missing=self._missing_mode() if first == 0 else None, empty_rows=True)
         if self.scaling_ is not None and part != "encoder":
             self.scaling_.unscale_outputs(out)  # in the data's units
         return out
@@ -536,7 +541,7 @@ class Autoencoder(Estimator, EpochDriver):
         missing = np.isnan(arr)  # where X is NaN: conversion keeps NaN, and infinity was refused
         current = arr.copy()  # X itself is never written
         for _ in range(n_iter):
-            current[missing] = self._apply(current, "X", "impute", "all")[missing]  # NaN <- reconstruction
+            current[missing] = self._run(current, X, "X", "all")[missing]  # NaN <- reconstruction
         out = np.array(original, copy=True)
         out[missing] = current[missing]
         return out
