@@ -92,7 +92,7 @@ def test_plot_of_tabular_data(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, words", [
     (["train", "--epochs", "0"], "--epochs: must be at least 1"),
-    (["train", "--loss", "kl"], "invalid choice: 'kl'"),
+    (["train", "--loss", "kl", "--epochs", "1"], "loss: unknown name 'kl'"),
     (["train", "--latent", "x"], "expected a whole number"),
     (["train", "--data", "missing.csv"], "missing.csv: no such file"),
     (["train", "--activation", "swish", "--epochs", "1"], "unknown name 'swish'"),
@@ -175,7 +175,7 @@ def test_train_each_variant(name, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["--noise", "blur"], "invalid choice: 'blur'"),
+    (["--noise", "blur"], "noise: unknown name 'blur'"),
     (["--sparsity-weight", "0.1"], "needs latent_activation='sigmoid' (got 'linear')"),
     (["--dropout", "1"], "dropout: must be"),
     (["--hidden", "16", "--contractive", "0.1"], "contractive: the exact penalty"),

@@ -93,13 +93,13 @@ def test_grid_of_numpy_values_fits_and_saves(tmp_path, X):
 # ------------------------------------------------------------------ huge numbers
 @pytest.mark.parametrize("make", [
     lambda: SGD(lr=HUGE),
-    lambda: Autoencoder(learning_rate=HUGE, epochs=1).fit(make_data(8, 3)),
-    lambda: Autoencoder(lr_schedule=lambda epoch: HUGE, epochs=1).fit(make_data(8, 3)),
-    lambda: Autoencoder(epochs=1).fit([[HUGE, 1.0]]),
-    lambda: Autoencoder(clip_norm=HUGE, epochs=1).fit(make_data(8, 3)),
-    lambda: Autoencoder(clip_value=HUGE, epochs=1).fit(make_data(8, 3)),
-    lambda: Autoencoder(min_delta=HUGE, epochs=1).fit(make_data(8, 3)),
-    lambda: Autoencoder(validation_fraction=HUGE, epochs=1).fit(make_data(8, 3)),
+    lambda: Autoencoder(latent_dim=2, learning_rate=HUGE, epochs=1).fit(make_data(8, 3)),
+    lambda: Autoencoder(latent_dim=2, lr_schedule=lambda epoch: HUGE, epochs=1).fit(make_data(8, 3)),
+    lambda: Autoencoder(latent_dim=2, epochs=1).fit([[HUGE, 1.0]]),
+    lambda: Autoencoder(latent_dim=2, clip_norm=HUGE, epochs=1).fit(make_data(8, 3)),
+    lambda: Autoencoder(latent_dim=2, clip_value=HUGE, epochs=1).fit(make_data(8, 3)),
+    lambda: Autoencoder(latent_dim=2, min_delta=HUGE, epochs=1).fit(make_data(8, 3)),
+    lambda: Autoencoder(latent_dim=2, validation_fraction=HUGE, epochs=1).fit(make_data(8, 3)),
 ], ids=["sgd-lr", "learning_rate", "schedule", "X", "clip_norm", "clip_value", "min_delta", "validation_fraction"])
 def test_numbers_beyond_a_float_are_value_errors(make):
     with pytest.raises(ValueError, match="too large|must be"):

@@ -7,8 +7,9 @@ check_cpu(_cpu.required_isa(), _cpu.missing_isa())  # before _core, which may us
 
 from ._core import build_info  # noqa: E402
 from ._persistence import load  # noqa: E402
-from ._validation import NotFittedError  # noqa: E402
+from ._validation import LatentWarning, NotFittedError  # noqa: E402
 from . import callbacks, schedules  # noqa: E402
+from .datasets import load_array, load_data, load_fashion_mnist, load_sample  # noqa: E402
 from .autoencoder import Autoencoder  # noqa: E402
 from .vae import VariationalAutoencoder  # noqa: E402
 from .anomaly import AnomalyDetector  # noqa: E402
@@ -17,6 +18,7 @@ from .optim import SGD, Adagrad, Adam, AdamW, RMSprop  # noqa: E402
 from .schedules import CosineAnnealing, ExponentialDecay, ReduceLROnPlateau, StepDecay  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["Autoencoder", "VariationalAutoencoder", "AnomalyDetector", "load", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NotFittedError", "build_info",
+__all__ = ["Autoencoder", "VariationalAutoencoder", "AnomalyDetector", "load", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NotFittedError", "LatentWarning", "build_info",
            "EarlyStopping", "ModelCheckpoint", "CSVLogger", "StepDecay", "ExponentialDecay", "CosineAnnealing",
-           "ReduceLROnPlateau", "callbacks", "schedules", "__version__"]
+           "ReduceLROnPlateau", "callbacks", "schedules", "load_data", "load_fashion_mnist", "load_sample", "load_array",
+           "__version__"]

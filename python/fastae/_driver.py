@@ -2,7 +2,7 @@
 schedule, the default thread team, progress, callbacks and early stopping, and a rollback to the
 last good epoch when anything fails (divergence, Ctrl-C, a callback's error). A model class
 subclasses EpochDriver and provides ``_model`` (the C++ model), ``history_``, ``_rng_state``,
-``_noise_seed``, ``layer_sizes_``, ``n_threads``, ``shuffle``, ``_mean_loss`` and ``_set_objective``
+``_noise_seed``, ``layer_sizes_``, ``n_threads``, ``_mean_loss`` and ``_set_objective``
 (which gives C++ the penalties and says whether there are any); the epoch number
 (its index in history_) keys the input noise, so a resumed fit draws what an unbroken one would.
 """
@@ -36,11 +36,15 @@ class EpochDriver:
         not scanned before)."""
         history = self.history_
         first = len(history["loss"])
+        # What this call trains with (Keras' History.params): the constructor's, or the call's overrides.
+        self.history_params_ = {"epochs": n_epochs, "batch_size": cfg["batch_size"], "shuffle": cfg["shuffle"],
+                                "verbose": cfg["verbose"]}
         if self._set_objective(cfg) and "penalty" not in history:
             history["penalty"] = [math.nan] * first  # earlier epochs trained without penalties
         progress = (ProgressLine(cfg["verbose"], first, first + n_epochs, X.shape[0] if rows is None else len(rows))
                     if cfg["verbose"] else None)
         self.stop_training = False
+        self._optimizer_saved = True  # from here on the optimizer state is this training's, whole
         try:
             for cb in callbacks:
                 if hasattr(cb, "on_train_begin"):
@@ -83,7 +87,7 @@ class EpochDriver:
                     else training_team(self.layer_sizes_, min(cfg["batch_size"], n_rows)))
             self._begin_epoch(epoch, cfg)
             noise, noise_level = cfg["noise"]
-            loss, self._rng_state = model.train_epoch(X, target, cfg["batch_size"], bool(self.shuffle), self._rng_state,
+            loss, self._rng_state = model.train_epoch(X, target, cfg["batch_size"], cfg["shuffle"], self._rng_state,
                                                       team, rows,
                                                       progress.update if progress is not None and progress.live else None,
                                                       ProgressLine.hook_seconds, value_range, noise, noise_level,

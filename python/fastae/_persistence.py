@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import numbers
 import os
+import warnings
 from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
@@ -28,7 +29,7 @@ from . import _core
 from ._archive import Archive, ArchiveError
 from ._atomic import replace_file
 from ._scaling import ColumnScaling
-from ._validation import MAX_COUNT, MAX_UNITS, shown
+from ._validation import MAX_COUNT, MAX_UNITS, LatentWarning, shown
 from .optim import Optimizer, optimizer_from_dict, optimizer_to_dict
 from .schedules import schedule_from_dict, schedule_to_dict
 
@@ -64,8 +65,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def model_state(model: Any) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
-    """(JSON-friendly header, arrays) describing a model completely."""
+def model_state(model: Any, include_optimizer: bool = True) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+    """(JSON-friendly header, arrays) describing a model completely, or without its optimizer
+    state (include_optimizer=False: a file for inference and fresh fits, about a third the size
+    with Adam's two moments left out)."""
     params = model.get_params(deep=False)
     if isinstance(params["optimizer"], Optimizer):
         params["optimizer"] = optimizer_to_dict(params["optimizer"])
@@ -79,8 +82,11 @@ def model_state(model: Any) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
     arrays: Dict[str, np.ndarray] = {}
     core = getattr(model, "_model", None)
     if core is not None:
+        with_optimizer = include_optimizer and model._optimizer_saved
         header.update(fitted=True, n_features=model.n_features_in_, n_outputs=model.n_outputs_, history=model.history_,
-                      optimizer_steps=core.optimizer_steps, rng_state=str(model._rng_state),
+                      optimizer_state=with_optimizer, optimizer_steps=core.optimizer_steps if with_optimizer else 0,
+                      input_shape=list(model.input_shape_), history_params=getattr(model, "history_params_", None),
+                      rng_state=str(model._rng_state),
                       split_seed=str(model._split_seed), noise_seed=str(model._noise_seed),
                       best_epoch=model.best_epoch_, n_epochs=model.n_epochs_,
                       feature_names=(None if getattr(model, "feature_names_in_", None) is None
@@ -90,7 +96,7 @@ def model_state(model: Any) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
             arrays.update(zip(SCALING_ARRAYS, model.scaling_.arrays()))
         if model.fill_values_ is not None:
             arrays[FILL_ARRAY] = model.fill_values_.copy()
-        for name, slot in core.optimizer_slots():
+        for name, slot in core.optimizer_slots() if with_optimizer else ():
             arrays[f"slot:{name}"] = slot.copy()
     return header, arrays
 
@@ -102,11 +108,14 @@ def restore_state(header: Dict[str, Any], arrays: Dict[str, np.ndarray], where: 
     if not fitted:
         return model
     fields = _fitted_fields(header, where)
-    model.build(fields["n_features"], fields["n_outputs"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LatentWarning)  # said when it was fitted
+        model.build(fields["n_features"], fields["n_outputs"])
     core = model._model
     _copy_into(core.params, arrays.get("params"), "params", where)
     model._check_tied(core.params, f"{where}: array 'params', as weights")
-    for name, slot in core.optimizer_slots():
+    model._optimizer_saved = fields["optimizer_state"]  # without it, the optimizer starts afresh
+    for name, slot in core.optimizer_slots() if model._optimizer_saved else ():
         _copy_into(slot, arrays.get(f"slot:{name}"), f"slot:{name}", where, non_negative=name in NON_NEGATIVE_SLOTS)
     if model._checked()["scale"] != "none":
         scaling = [np.empty(fields["n_features"] if k.startswith("scaling:in") else fields["n_outputs"])
@@ -128,6 +137,9 @@ def restore_state(header: Dict[str, Any], arrays: Dict[str, np.ndarray], where: 
     model._noise_seed = fields["noise_seed"]
     model.n_epochs_ = fields["n_epochs"]
     model.best_epoch_ = fields["best_epoch"]
+    model.input_shape_ = fields["input_shape"]
+    if fields["history_params"] is not None:
+        model.history_params_ = fields["history_params"]
     if fields["feature_names"] is not None:
         model.feature_names_in_ = np.asarray(fields["feature_names"], dtype=object)
     return model
@@ -223,6 +235,18 @@ def _fitted_fields(header: Dict[str, Any], where: str) -> Dict[str, Any]:
     if names is not None and (len(names) != fields["n_features"] or not all(isinstance(n, str) for n in names)):
         raise ValueError(f"{where}: header field 'feature_names' is not a list of {fields['n_features']} strings")
     fields["feature_names"] = names
+    fields["optimizer_state"] = _field(header, "optimizer_state", where, bool, default=True)
+    shape = _field(header, "input_shape", where, list, default=[fields["n_features"]])
+    if not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= MAX_UNITS for d in shape) \
+            or int(np.prod(shape, dtype=object)) != fields["n_features"]:
+        raise ValueError(f"{where}: header field 'input_shape' is {shown(shape)}; expected sizes whose product is "
+                         f"the {fields['n_features']} features")
+    fields["input_shape"] = tuple(shape)
+    params = _field(header, "history_params", where, dict, default=None)
+    if params is not None and not (set(params) == {"epochs", "batch_size", "shuffle", "verbose"}
+                                   and all(isinstance(v, (int, bool)) for v in params.values())):
+        raise ValueError(f"{where}: header field 'history_params' is not a table of epochs, batch_size, shuffle, verbose")
+    fields["history_params"] = params
     return fields
 
 
@@ -241,10 +265,10 @@ def _copy_into(target: np.ndarray, source: Any, name: str, where: str, non_negat
     target[:] = source
 
 
-def detector_state(detector: Any) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+def detector_state(detector: Any, include_optimizer: bool = True) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
     """A fitted AnomalyDetector's file: its model's header and arrays, plus a 'detector' table
     (contamination, threshold, whether the model was the default) and its training scores."""
-    header, arrays = model_state(detector.model_)
+    header, arrays = model_state(detector.model_, include_optimizer)
     header["detector"] = {"contamination": detector.contamination, "threshold": detector.threshold_,
                           "default_model": detector.model is None, "n_rows": len(detector.decision_scores_)}
     arrays[DETECTOR_SCORES] = np.asarray(detector.decision_scores_, dtype=np.float64)
@@ -272,8 +296,11 @@ def _detector_from(header: Dict[str, Any], model: Any, arrays: Dict[str, np.ndar
     return detector
 
 
-def save(model: Any, path: Any) -> None:
-    header, arrays = detector_state(model) if hasattr(model, "threshold_") else model_state(model)
+def save(model: Any, path: Any, include_optimizer: bool = True) -> None:
+    if not isinstance(include_optimizer, (bool, np.bool_)):
+        raise TypeError(f"include_optimizer: expected True or False, got {include_optimizer!r}")
+    state = detector_state if hasattr(model, "threshold_") else model_state
+    header, arrays = state(model, bool(include_optimizer))
     payload = {HEADER: np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8), **arrays}
     replace_file(path, lambda f: np.savez(f, **payload))
 
@@ -299,7 +326,8 @@ def _expected_arrays(header: Dict[str, Any], where: str) -> Dict[str, Tuple[np.d
                          for k in SCALING_ARRAYS})
     if cfg["missing"] == "mask":
         expected[FILL_ARRAY] = (np.dtype(np.float64), (n_features,))
-    expected.update({f"slot:{name}": (dtype, (n_params,)) for name, _ in probe.optimizer_slots()})
+    if _field(header, "optimizer_state", where, bool, default=True):
+        expected.update({f"slot:{name}": (dtype, (n_params,)) for name, _ in probe.optimizer_slots()})
     return expected
 
 

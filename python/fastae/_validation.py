@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 import os
+import re
 import sys
 from typing import Any, Optional, Tuple
 
@@ -19,9 +21,26 @@ SCALES = ("none", "standard", "minmax")
 MISSINGS = ("error", "mask")
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
+# The spellings Keras and PyTorch users type, each the same thing as one of fastae's names
+# (fastae's Huber has delta 1: PyTorch's SmoothL1Loss with beta 1, Keras' Huber's default).
+ALIASES = {
+    LOSSES: {"mean_squared_error": "mse", "MSELoss": "mse", "squared_error": "mse", "l2": "mse",
+             "binary_crossentropy": "bce", "binary_cross_entropy": "bce", "BCELoss": "bce", "BCEWithLogitsLoss": "bce",
+             "mean_absolute_error": "mae", "L1Loss": "mae", "absolute_error": "mae", "l1": "mae",
+             "huber_loss": "huber", "HuberLoss": "huber", "smooth_l1": "huber", "SmoothL1Loss": "huber"},
+    ACTIVATIONS: {"identity": "linear", "none": "linear", "logistic": "sigmoid"},  # "LeakyReLU" is leaky_relu already
+    NOISES: {"salt_and_pepper": "salt_pepper", "mask": "masking"},
+    SCALES: {"standardize": "standard", "StandardScaler": "standard", "zscore": "standard", "min_max": "minmax",
+             "MinMaxScaler": "minmax"},
+}
+
 MAX_THREADS = 256      # n_threads above this is refused; the team is also bounded by the work
 MAX_UNITS = 2**31 - 1  # a layer's width (latent_dim, hidden[i], n_features)
 MAX_COUNT = 2**62      # any other count (batch_size, epochs, patience, ...)
+
+
+class LatentWarning(UserWarning):
+    """latent_dim is larger than the input's width: the code cannot compress."""
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -45,12 +64,31 @@ def not_fitted(message: str) -> NotFittedError:
 _SklearnNotFittedError: Optional[type] = None
 
 
+def spelling(text: str) -> str:
+    """A name reduced to what tells names apart: lower case, no spaces, underscores or hyphens."""
+    return re.sub(r"[\s_\-]", "", text.lower())
+
+
+def unknown_name(name: str, value: str, known: Tuple[str, ...], aliases: Tuple[str, ...] = ()) -> ValueError:
+    """The error for a name that is none of `known` (nor of `aliases`): the closest valid one, then the list."""
+    spellings = {spelling(k): k for k in (*known, *aliases)}
+    close = difflib.get_close_matches(spelling(value), list(spellings), n=1, cutoff=0.6)
+    hint = f"; did you mean {spellings[close[0]]!r}?" if close else ""
+    also = f"; also accepted: {', '.join(aliases)}" if aliases else ""
+    return ValueError(f"{name}: unknown name {value!r}{hint} (known: {', '.join(known)}{also})")
+
+
 def check_name(name: str, value: Any, known: Tuple[str, ...]) -> str:
+    """One of `known`, whatever its case, spaces, underscores and hyphens, or a Keras/PyTorch
+    spelling of one (ALIASES): "binary_crossentropy" is "bce", "LeakyReLU" is "leaky_relu"."""
     if not isinstance(value, str):
         raise TypeError(f"{name}: expected one of {', '.join(known)}; got {value!r}")
-    if value.lower() not in known:
-        raise ValueError(f"{name}: unknown name {value!r} (known: {', '.join(known)})")
-    return value.lower()
+    aliases = ALIASES.get(known, {})
+    resolved = {spelling(k): k for k in known}
+    resolved.update({spelling(a): k for a, k in aliases.items()})
+    if spelling(value) not in resolved:
+        raise unknown_name(name, value, known, tuple(aliases))
+    return resolved[spelling(value)]
 
 
 def physical_memory() -> int:
@@ -141,7 +179,8 @@ def check_dtype(value: Any) -> type:
 def as_matrix(X: Any, name: str, dtype: type, n_features: Optional[int] = None,
               n_threads: int = 1, scan: bool = True, missing: Optional[str] = None,
               empty_rows: bool = False) -> Tuple[np.ndarray, float, float]:
-    """X as a C-contiguous 2-D array of ``dtype`` with finite values, and its (min, max).
+    """X as a C-contiguous 2-D array of ``dtype`` with finite values, and its (min, max); images
+    (n, h, w[, c]) become one row per image.
 
     An array that already is one is returned as it is (no copy); anything else is converted once.
     With ``scan=False`` the values are not read (min and max are NaN): for callers that detect a
@@ -153,7 +192,12 @@ def as_matrix(X: Any, name: str, dtype: type, n_features: Optional[int] = None,
     if X is None or isinstance(X, (str, bytes)):
         raise TypeError(f"{name}: expected a 2-D array of numbers, got {type(X).__name__}")
     if hasattr(X, "toarray") and hasattr(X, "nnz"):
-        raise TypeError(f"{name}: sparse matrices are not supported; pass {name}.toarray()")
+        rows, columns = X.shape
+        dense = rows * columns * np.dtype(dtype).itemsize
+        raise TypeError(f"{name}: sparse matrices are not supported; densifying this {rows:,} x {columns:,} one takes "
+                        f"{dense / 2**30:,.2f} GiB as {np.dtype(dtype).name} (this machine has "
+                        f"{physical_memory() / 2**30:,.0f} GiB): pass {name}.toarray(), or train on chunks of rows "
+                        f"with partial_fit({name}[i:i + k].toarray())")
     try:
         arr = X if isinstance(X, np.ndarray) else np.asarray(X)
     except ValueError as err:  # NumPy's "inhomogeneous shape" names nothing
@@ -168,10 +212,13 @@ def as_matrix(X: Any, name: str, dtype: type, n_features: Optional[int] = None,
             raise ValueError(f"{name}: holds a number too large for float64 (such as 10**400)") from None
         except (TypeError, ValueError) as err:
             raise TypeError(f"{name}: expected numbers, got an array of dtype {arr.dtype} ({err})") from None
+    if arr.ndim > 2:  # images (n, h, w[, c]): a row of h * w * c values per sample, a view of C-contiguous data
+        arr = arr.reshape(arr.shape[0], -1)
     if arr.ndim != 2:
         hint = (": Reshape your data with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample"
                 if arr.ndim == 1 else "")
-        raise ValueError(f"{name}: expected a 2-D array (n_samples, n_features), got shape {arr.shape}{hint}")
+        raise ValueError(f"{name}: expected a 2-D array (n_samples, n_features) or images (n_samples, height, width"
+                         f"[, channels]), got shape {arr.shape}{hint}")
     if arr.shape[0] == 0:  # the wording of scikit-learn's check_array
         raise ValueError(f"{name}: found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required.")
     if arr.shape[1] == 0:
@@ -205,3 +252,22 @@ def as_matrix(X: Any, name: str, dtype: type, n_features: Optional[int] = None,
         raise ValueError(f"{name}: row {empty_row} has nothing observed (every value is NaN); the loss and the error "
                          "are over a row's observed values, so such a row cannot be trained on or scored")
     return arr, low, high
+
+
+def sample_shape(X: Any) -> Optional[Tuple[int, ...]]:
+    """The shape of one sample of X: (n_features,) for a table, (h, w[, c]) for images; None when
+    X has no regular shape (as_matrix says why)."""
+    shape = getattr(X, "shape", None)
+    if shape is None:
+        try:
+            shape = np.shape(X)  # a nested list: converted once more to read its shape
+        except (TypeError, ValueError):
+            return None
+    return tuple(int(d) for d in shape[1:])
+
+
+def as_samples(rows: np.ndarray, shape: Optional[Tuple[int, ...]]) -> np.ndarray:
+    """rows (n, width) as n samples of `shape` when that is an image's shape with `width` values (a view)."""
+    if shape is not None and len(shape) > 1 and math.prod(shape) == rows.shape[1]:
+        return rows.reshape(rows.shape[0], *shape)
+    return rows

@@ -6,11 +6,13 @@ outlier detectors (IsolationForest, LocalOutlierFactor) have them."""
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any, Optional
 
 import numpy as np
 
 from ._estimator import Estimator
+from ._validation import LatentWarning
 from .autoencoder import Autoencoder
 
 __all__ = ["AnomalyDetector", "default_model", "threshold_of"]
@@ -69,7 +71,10 @@ class AnomalyDetector(Estimator):
         """Train the model on X and set decision_scores_, threshold_, labels_, offset_. y is ignored."""
         contamination = self._checked_contamination()
         model = self._fresh_model()
-        model.fit(X)
+        with warnings.catch_warnings():
+            if self.model is None:  # the documented default (PyOD's 64 -> 32) on data narrower than its code
+                warnings.simplefilter("ignore", LatentWarning)
+            model.fit(X)
         scores = model.reconstruction_error(X, metric="mse")
         return self._set_fitted(model, scores, threshold_of(scores, contamination))
 
@@ -85,36 +90,38 @@ class AnomalyDetector(Estimator):
             del self.feature_names_in_
         return self
 
-    def save(self, path: Any) -> None:
-        """Write the fitted detector (its model, threshold and training scores) to one file; fastae.load reads it."""
+    def save(self, path: Any, include_optimizer: bool = True) -> None:
+        """Write the fitted detector (its model, threshold and training scores) to one file; fastae.load
+        reads it. ``include_optimizer=False`` leaves the model's optimizer state out (for scoring)."""
         from ._persistence import save
         self._require_fitted("save")
-        save(self, path)
+        save(self, path, include_optimizer)
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")
 
-    def anomaly_score(self, X: Any) -> np.ndarray:
-        """Each row's anomaly score: its mean squared reconstruction error (higher = more abnormal)."""
+    def anomaly_score(self, X: Any, y: Any = None) -> np.ndarray:
+        """Each row's anomaly score: its mean squared reconstruction error (higher = more abnormal).
+        y is ignored (scikit-learn's and Keras' second argument), here and in the other scoring methods."""
         self._require_fitted("anomaly_score")
         return self.model_.reconstruction_error(X, metric="mse")
 
-    def score_samples(self, X: Any) -> np.ndarray:
+    def score_samples(self, X: Any, y: Any = None) -> np.ndarray:
         """-anomaly_score(X): higher = more normal (scikit-learn's convention)."""
         return -self.anomaly_score(X)
 
-    def decision_function(self, X: Any) -> np.ndarray:
+    def decision_function(self, X: Any, y: Any = None) -> np.ndarray:
         """score_samples(X) - offset_ = threshold_ - anomaly_score(X): negative for outliers."""
         return self.score_samples(X) - self.offset_
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any, y: Any = None) -> np.ndarray:
         """+1 for inliers, -1 for outliers (score above threshold_)."""
         return np.where(self.decision_function(X) < 0, -1, 1)
 
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
         return self.fit(X).predict(X)
 
-    def feature_scores(self, X: Any) -> np.ndarray:
+    def feature_scores(self, X: Any, y: Any = None) -> np.ndarray:
         """(n, n_features): each feature's squared reconstruction error; a row's mean is its anomaly score."""
         self._require_fitted("feature_scores")
         return self.model_.reconstruction_error(X, per_feature=True, metric="mse")

@@ -17,9 +17,9 @@ from ._missing import fill_values
 from ._scaling import ColumnScaling, fit_scaling
 from ._spec import ModelSpec, autoencoder_spec
 from ._threads import usable_cores
-from ._validation import (ACTIVATIONS, LOSSES, MAX_THREADS, MAX_UNITS, MISSINGS, SCALES, as_matrix, check_dtype, check_fraction,
-                          check_int, check_name, check_noise, check_non_negative_float, check_positive_float, check_probability,
-                          physical_memory)
+from ._validation import (ACTIVATIONS, LOSSES, MAX_THREADS, MAX_UNITS, MISSINGS, SCALES, LatentWarning, as_matrix, as_samples, check_dtype,
+                          check_fraction, check_int, check_name, check_noise, check_non_negative_float, check_positive_float,
+                          check_probability, physical_memory, sample_shape)
 from .callbacks import EarlyStopping
 from .optim import make_optimizer
 from .schedules import check_schedule
@@ -99,8 +99,7 @@ class Autoencoder(Estimator, EpochDriver):
             raise ValueError(f"loss: 'bce' needs output_activation='sigmoid' (got {output_activation!r}); "
                              "BCE is computed from the sigmoid's logits")
         for flag in ("shuffle", "warm_start", "early_stopping", "restore_best_weights", "tied_weights"):
-            if not isinstance(getattr(self, flag), (bool, np.bool_)):
-                raise TypeError(f"{flag}: expected True or False, got {getattr(self, flag)!r}")
+            _flag(flag, getattr(self, flag))
         if self.random_state is not None:
             check_int("random_state", self.random_state, low=0)
         latent_activation = check_name("latent_activation", self.latent_activation, ACTIVATIONS)
@@ -132,6 +131,7 @@ class Autoencoder(Estimator, EpochDriver):
             "loss": loss,
             "optimizer": make_optimizer(self.optimizer, self.learning_rate),
             "batch_size": check_int("batch_size", self.batch_size),
+            "shuffle": bool(self.shuffle),
             "epochs": check_int("epochs", self.epochs, low=0),
             "clip_norm": check_positive_float("clip_norm", self.clip_norm),
             "clip_value": check_positive_float("clip_value", self.clip_value),
@@ -188,6 +188,10 @@ class Autoencoder(Estimator, EpochDriver):
         n_outputs = None if n_outputs is None else check_int("n_outputs", n_outputs, high=MAX_UNITS)
         cfg = self._checked()
         spec = self._spec(n_features, cfg, n_outputs)
+        if cfg["latent_dim"] > n_features:
+            warnings.warn(f"latent_dim={cfg['latent_dim']} is larger than the input's {n_features} features: the code "
+                          "cannot compress, and the network can learn to copy its input; choose latent_dim < "
+                          f"{n_features}", LatentWarning, stacklevel=3)
         model_class = _core.Model32 if cfg["dtype"] is np.float32 else _core.Model64
         try:
             model = model_class(spec.sizes, spec.activations, spec.loss, self._core_optimizer(cfg), spec.sampling_layer)
@@ -208,11 +212,13 @@ class Autoencoder(Estimator, EpochDriver):
         self.scaling_: Optional[ColumnScaling] = None
         self.fill_values_: Optional[np.ndarray] = None
         self._transforms_fitted = False  # the scaling and fill values come from the first fit's rows
+        self._optimizer_saved = True  # False: loaded from a file saved without its optimizer state
         self._rng_state = int(rng.integers(0, 2**64, dtype=np.uint64))
         self._split_seed = int(rng.integers(0, 2**63))  # the validation_fraction split of every fit
         self._noise_seed = int(rng.integers(0, 2**63))  # the counter RNG's seed for the input noise
         self._built_with = {name: getattr(self, name) for name in _ARCHITECTURE}
         self.n_features_in_ = n_features
+        self.input_shape_: Tuple[int, ...] = (n_features,)  # one sample's shape; fit on images sets (h, w[, c])
         self.history_: Dict[str, List[float]] = self._empty_history()
         self.n_epochs_ = 0
         self.best_epoch_: Optional[int] = None
@@ -245,22 +251,34 @@ class Autoencoder(Estimator, EpochDriver):
         return self.spec_.sizes[self.spec_.n_encoder:]
 
     def summary(self, print_fn: Callable[[str], Any] = print) -> None:
-        """Print a table of the layers: output size, activation, parameter count, and the total."""
-        self._require_built("summary")
-        rows = [("input", str(self.n_features_in_), "", "")]
-        rows += [(s.name, str(s.fan_out), s.activation or f"rate {s.rate:g}",
-                  f"{s.n_params:,}" if getattr(s, "tied_to", None) is None else f"{s.fan_out:,} + W tied")
-                 for s in self.spec_.stages]
+        """Print a table of the layers: output size, activation, parameter count, and the total.
+        Before fit or build, as Keras does for a model not yet built, the input width is unknown:
+        a size that depends on it shows as n, and a parameter count as a n + b."""
+        if self.__sklearn_is_fitted__():
+            specs, loss, dtype, width = (self.spec_, self.spec_), self._model.loss, self._dtype(), ""
+        else:
+            cfg = self._checked()
+            specs, loss, dtype = (self._spec(1, cfg), self._spec(2, cfg)), cfg["loss"], cfg["dtype"]
+            width = "; not built: n = the input width, known after fit or build"
+        size = lambda at_1, at_2: str(at_1) if at_1 == at_2 else "n"  # the same with 1 or 2 inputs, or n
+        count = lambda at_1, at_2: f"{at_1:,}" if at_1 == at_2 else _linear(at_2 - at_1, 2 * at_1 - at_2)
+        rows = [("input", size(specs[0].sizes[0], specs[1].sizes[0]), "", "")]
+        rows += [(a.name, size(a.fan_out, b.fan_out), a.activation or f"rate {a.rate:g}",
+                  count(a.n_params, b.n_params) if getattr(a, "tied_to", None) is None
+                  else f"{count(a.fan_out, b.fan_out)} + W tied")
+                 for a, b in zip(specs[0].stages, specs[1].stages)]
         header = ("Layer", "Output", "Activation", "Params")
         widths = [max(len(r[c]) for r in rows + [header]) for c in range(4)]
         line = lambda r: f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]:>{widths[3]}}"
         rule = "-" * len(line(header))
-        dtype = np.dtype(self._dtype()).name
-        shared = sum(s.fan_in * s.fan_out for s in self.spec_.layers if s.tied_to is not None)
-        tied = f" ({self._model.n_params - shared:,} trained: the tied decoder W are copies)" if shared else ""
-        print_fn("\n".join([f"{type(self).__name__}: {' -> '.join(map(str, self.layer_sizes_))}  (loss {self._model.loss}, {dtype})",
+        shared = [sum(s.fan_in * s.fan_out for s in spec.layers if s.tied_to is not None) for spec in specs]
+        total = [spec.n_params for spec in specs]
+        tied = (f" ({count(total[0] - shared[0], total[1] - shared[1])} trained: the tied decoder W are copies)"
+                if shared[0] else "")
+        sizes = " -> ".join(size(a, b) for a, b in zip(specs[0].sizes, specs[1].sizes))
+        print_fn("\n".join([f"{type(self).__name__}: {sizes}  (loss {loss}, {np.dtype(dtype).name}{width})",
                             rule, line(header), rule, *map(line, rows), rule,
-                            f"Total params: {self._model.n_params:,}" + tied]))
+                            f"Total params: {count(*total)}" + tied]))
 
     def __sklearn_tags__(self) -> Any:
         # scikit-learn (>= 1.6) reads these when the model is checked or used in a Pipeline.
@@ -275,7 +293,8 @@ class Autoencoder(Estimator, EpochDriver):
     @writes_model
     def fit(self, X: Any, y: Any = None, *, target: Any = None, epochs: Optional[int] = None,
             validation_data: Any = None, callbacks: Optional[Sequence[Any]] = None,
-            resume: bool = False) -> "Autoencoder":
+            resume: bool = False, batch_size: Optional[int] = None, verbose: Optional[int] = None,
+            shuffle: Optional[bool] = None) -> "Autoencoder":
         """Train on X (rows are samples; y is ignored, as for any scikit-learn transformer).
 
         The model learns to reconstruct X, or with ``target`` (an array with X's rows) to produce
@@ -283,16 +302,22 @@ class Autoencoder(Estimator, EpochDriver):
         Starts afresh (new weights, new optimizer state, empty history) unless ``warm_start=True``,
         which keeps the current weights with a fresh optimizer, or ``resume=True``, which continues
         exactly where the model stopped: weights, optimizer state, shuffle state, history and the
-        schedule's epoch count. ``epochs`` overrides the constructor's number of epochs.
+        schedule's epoch count. ``epochs``, ``batch_size``, ``verbose`` and ``shuffle`` override the
+        constructor's for this call alone (Keras' fit arguments); ``history_params_`` records what
+        the call trained with.
         ``validation_data`` (an array, or a pair (X_val, target_val) for a model trained with a
         target) takes precedence over ``validation_fraction``. Returns self.
         """
-        cfg = self._checked()
-        n_epochs = cfg["epochs"] if epochs is None else check_int("epochs", epochs, low=0)
+        cfg = _overridden(self._checked(), epochs=epochs, batch_size=batch_size, verbose=verbose, shuffle=shuffle)
+        n_epochs = cfg["epochs"]
         if resume:
             self._require_built("fit(resume=True)")
+            if not self._optimizer_saved:
+                raise ValueError("resume: the model was saved with include_optimizer=False, so training cannot "
+                                 "continue exactly; fit with warm_start=True to go on from its weights with a "
+                                 "fresh optimizer")
         keep = resume or (self.warm_start and self.__sklearn_is_fitted__())
-        names = feature_names(X)
+        names, shape = feature_names(X), sample_shape(X)
         X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if keep else None, cfg["n_threads"],
                                  missing=cfg["missing"])
         self._check_range(cfg, low, high, "X")
@@ -313,6 +338,7 @@ class Autoencoder(Estimator, EpochDriver):
             if not keep:
                 self.build(X.shape[1], None if T is None else T.shape[1])
                 self._set_feature_names(names)
+                self._set_input_shape(shape)
             rows = None
             if X_val is None and cfg["validation_fraction"] is not None:
                 rows, val_rows = self._split(X, cfg["validation_fraction"])
@@ -337,13 +363,15 @@ class Autoencoder(Estimator, EpochDriver):
         return self
 
     @writes_model
-    def partial_fit(self, X: Any, y: Any = None, *, target: Any = None) -> "Autoencoder":
+    def partial_fit(self, X: Any, y: Any = None, *, target: Any = None, batch_size: Optional[int] = None,
+                    verbose: Optional[int] = None, shuffle: Optional[bool] = None) -> "Autoencoder":
         """One epoch on X (learning to produce ``target`` if given, as in fit), keeping the weights
         and the optimizer state (builds the model first if needed). No validation split and no early
-        stopping: those belong to ``fit``."""
-        cfg = self._checked()
+        stopping: those belong to ``fit``. ``batch_size``, ``verbose`` and ``shuffle`` override the
+        constructor's for this call, as in fit."""
+        cfg = _overridden(self._checked(), epochs=1, batch_size=batch_size, verbose=verbose, shuffle=shuffle)
         built = self.__sklearn_is_fitted__()
-        names = feature_names(X)
+        names, shape = feature_names(X), sample_shape(X)
         # A built model's X is not scanned first: C++ checks each batch's rows as it reads them (a
         # pass over X fewer per call), and only a failure scans X, for the error naming the value.
         arr, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if built else None, cfg["n_threads"],
@@ -356,6 +384,7 @@ class Autoencoder(Estimator, EpochDriver):
             try:
                 self.build(arr.shape[1], None if T is None else T.shape[1])
                 self._set_feature_names(names)
+                self._set_input_shape(shape)
                 self._fit_transforms(cfg, arr, T, None)
             except BaseException:  # refused: the model stays unbuilt
                 self.__dict__.clear()
@@ -399,17 +428,21 @@ class Autoencoder(Estimator, EpochDriver):
 
     def _validation_pair(self, data: Any, X: np.ndarray, T: Optional[np.ndarray],
                          cfg: Dict[str, Any]) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-        """(X_val, target_val) from validation_data: an array like X, or a pair (X_val, target_val)."""
-        pair = isinstance(data, tuple)
-        if pair and len(data) != 2:
-            raise ValueError(f"validation_data: expected an array or a pair (X_val, target_val), got a tuple of "
-                             f"{len(data)}")
+        """(X_val, target_val) from validation_data: an array like X, or Keras' tuple (X_val,),
+        (X_val, X_val) or (X_val, target_val)."""
+        pair = isinstance(data, (tuple, list)) and len(data) in (1, 2, 3) and all(hasattr(d, "shape") for d in data)
+        if pair and len(data) == 3:
+            raise ValueError("validation_data: a third element (Keras' sample weights) is not supported; pass "
+                             "(X_val,) or (X_val, target_val)")
+        if isinstance(data, tuple) and not pair:
+            raise ValueError(f"validation_data: expected an array or a tuple (X_val,) or (X_val, target_val), got a "
+                             f"tuple of {len(data)}")
         X_val, low, high = as_matrix(data[0] if pair else data, "validation_data", cfg["dtype"], X.shape[1],
                                      cfg["n_threads"], missing=cfg["missing"])
         self._check_range(cfg, low, high, "validation_data")
-        if T is not None and not pair:
+        if T is not None and not (pair and len(data) == 2):
             raise ValueError("validation_data: the model is trained with a target; pass (X_val, target_val)")
-        if not pair:
+        if not pair or len(data) == 1:
             return X_val, None
         width = X.shape[1] if T is None else T.shape[1]
         return X_val, self._target(data[1], X_val, cfg, width, name="validation_data[1]")
@@ -421,6 +454,11 @@ class Autoencoder(Estimator, EpochDriver):
         self._set_missing(fill_values(X, rows) if cfg["missing"] == "mask" else None)
         self._set_scaling(fit_scaling(cfg["scale"], X, T, rows))
         self._transforms_fitted = True
+
+    def _set_input_shape(self, shape: Optional[Tuple[int, ...]]) -> None:
+        """input_shape_ from the training data's sample shape (images: (h, w[, c]))."""
+        if shape and math.prod(shape) == self.n_features_in_:
+            self.input_shape_ = shape
 
     def _check_output_width(self, X: np.ndarray, T: Optional[np.ndarray], what: str) -> None:
         """A model built to produce another width than X's needs its target every time."""
@@ -470,7 +508,10 @@ class Autoencoder(Estimator, EpochDriver):
         it finds none, the network itself overflowed, and the result is returned as it is)."""
         self._require_built(what)  # before reading the layers
         first = self.spec_.n_encoder if part == "decoder" else 0
-        return self._run(self._input(X, name, what, first, scan=False), X, name, part)
+        out = self._run(self._input(X, name, what, first, scan=False), X, name, part)
+        if part == "encoder":
+            return out
+        return as_samples(out, self.input_shape_ if part == "decoder" else sample_shape(X))  # images stay images
 
     def _run(self, arr: np.ndarray, X: Any, name: str, part: str) -> np.ndarray:
         """_apply on `arr`, X already checked for shape and converted to the model's dtype (X
@@ -537,13 +578,12 @@ class Autoencoder(Estimator, EpochDriver):
                              "imputing needs a model that reconstructs its input")
         self._check_feature_names(feature_names(X), "impute")
         arr = as_matrix(X, "X", self._dtype(), self.n_features_in_, self._threads(), missing="mask", empty_rows=True)[0]
-        original = np.asarray(X)
         missing = np.isnan(arr)  # where X is NaN: conversion keeps NaN, and infinity was refused
         current = arr.copy()  # X itself is never written
         for _ in range(n_iter):
             current[missing] = self._run(current, X, "X", "all")[missing]  # NaN <- reconstruction
-        out = np.array(original, copy=True)
-        out[missing] = current[missing]
+        out = np.array(np.asarray(X), copy=True, order="C")  # X's shape and dtype
+        out.reshape(arr.shape)[missing] = current[missing]  # a view: one row per sample
         return out
 
     transform = encode
@@ -590,13 +630,14 @@ class Autoencoder(Estimator, EpochDriver):
             metric = check_name("metric", metric, LOSSES)
             if metric == "bce" and self.spec_.activations[-1] != "sigmoid":
                 raise ValueError("metric: 'bce' needs a sigmoid output (it is computed from the logits)")
+        shape = sample_shape(X)
         X, T = self._scored(X, target, "reconstruction_error")
         if not per_feature:
             sums, counts = self._row_losses(X, self._threads(), T, metric)
             return sums / counts
         features = np.empty((X.shape[0], self.n_outputs_), dtype=self._dtype())
         self._row_losses(X, self._threads(), T, metric, features)
-        return features
+        return as_samples(features, shape)  # images: an error map per image
 
     @reads_model
     def evaluate(self, X: Any, target: Any = None) -> float:
@@ -664,9 +705,11 @@ class Autoencoder(Estimator, EpochDriver):
 
     # ----------------------------------------------------------------- persistence
     @reads_model
-    def save(self, path: Any) -> None:
-        """Write the model (hyperparameters, weights, optimizer state, history) to one file."""
-        save_model(self, path)
+    def save(self, path: Any, include_optimizer: bool = True) -> None:
+        """Write the model (hyperparameters, weights, optimizer state, history) to one file. With
+        ``include_optimizer=False`` the optimizer state is left out (a third of the size with Adam):
+        the file loads for inference and for fresh or warm-started fits, not for fit(resume=True)."""
+        save_model(self, path, include_optimizer)
 
     @classmethod
     def load(cls, path: Any) -> "Autoencoder":
@@ -708,6 +751,24 @@ def _tie(spec: ModelSpec, params: np.ndarray) -> None:
     for s in spec.layers:
         if s.tied_to is not None:
             _weight(params, s)[:] = _weight(params, spec.layers[s.tied_to]).T
+
+
+def _linear(slope: int, intercept: int) -> str:
+    """slope n + intercept, the count of a network with n inputs."""
+    return (f"{slope:,}n" if slope != 1 else "n") + (f" + {intercept:,}" if intercept else "")
+
+
+def _overridden(cfg: Dict[str, Any], **calls: Any) -> Dict[str, Any]:
+    """cfg with the arguments a fit call overrides (those not None), each checked as the constructor's."""
+    checks = {"epochs": lambda v: check_int("epochs", v, low=0), "batch_size": lambda v: check_int("batch_size", v),
+              "verbose": lambda v: check_int("verbose", v, low=0), "shuffle": lambda v: _flag("shuffle", v)}
+    return {**cfg, **{name: checks[name](value) for name, value in calls.items() if value is not None}}
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
 
 
 def _warn_if_target_in_y(y: Any, n_rows: int, what: str) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from typing import Any, NoReturn, Optional, Sequence, Tuple
 
 import numpy as np
@@ -88,12 +89,14 @@ def build_parser() -> Parser:
     train.add_argument("--epochs", type=_positive_int, default=10, help="default 10")
     train.add_argument("--batch-size", type=_positive_int, default=256, help="default 256")
     train.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam's learning rate (default 1e-3)")
-    train.add_argument("--loss", choices=["bce", "mse", "mae", "huber"], default="bce", help="default bce")
+    train.add_argument("--loss", default="bce", help="bce, mse, mae or huber, or a Keras/PyTorch spelling such as "
+                       "binary_crossentropy (default bce)")
     train.add_argument("--activation", default="relu", help="hidden-layer activation (default relu)")
     train.add_argument("--latent-activation", default="linear", help="the code's activation (default linear)")
     train.add_argument("--output-activation", default="sigmoid", help="default sigmoid")
-    train.add_argument("--noise", choices=list(NOISES), default="none",
-                       help="train a denoising autoencoder: noise added to each input row (default none)")
+    train.add_argument("--noise", default="none",
+                       help=f"train a denoising autoencoder: noise added to each input row, {', '.join(NOISES)} "
+                            "(default none)")
     train.add_argument("--noise-level", type=float, default=0.1,
                        help="the Gaussian noise's standard deviation, or the probability of masking / salt and pepper "
                             "(default 0.1)")
@@ -193,7 +196,12 @@ def build_parser() -> Parser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with warnings.catch_warnings(record=True) as caught:  # shown as lines of ours once the command succeeds
+            warnings.simplefilter("always", UserWarning)
+            code = COMMANDS[args.command](args)
+        for warning in caught:
+            print(f"fastae {args.command}: warning: {warning.message}", file=sys.stderr)
+        return code
     except (UsageError, ValueError, TypeError, FileNotFoundError, IsADirectoryError) as err:
         print(f"fastae {args.command}: error: {err}", file=sys.stderr)
         return 2
@@ -253,7 +261,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     model.set_params(warm_start=False)
     model.save(args.out)
     test_loss = model.history_["val_loss"][-1]  # the test split was the validation data of the last epoch
-    measure = "negative ELBO" if args.vae else args.loss
+    measure = "negative ELBO" if args.vae else model._model.loss
     print(f"train loss {model.evaluate(data.X_train):.6g}  test loss {test_loss:.6g}  "
           f"({measure})  saved to {args.out}")
     return 0

@@ -7,6 +7,7 @@ Every loader returns float32 arrays. Images are scaled to [0, 1]; labels are int
 from __future__ import annotations
 
 import csv
+import difflib
 import gzip
 import io
 import math
@@ -18,7 +19,7 @@ from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 
 from ._archive import Archive
-from ._validation import physical_memory
+from ._validation import physical_memory, spelling
 
 __all__ = ["Dataset", "read_idx", "load_fashion_mnist", "load_sample", "load_array", "load_data",
            "FASHION_MNIST_CLASSES", "DEBIAN_FASHION_MNIST"]
@@ -280,12 +281,18 @@ def _is_number(cell: str) -> bool:
 def load_data(spec: str, test_fraction: float = 0.1, seed: int = 0) -> Dataset:
     """`sample`, `fashion-mnist`, a folder of IDX files, or a .npy/.npz/.csv file. A file has no
     test set of its own: a seeded `test_fraction` of its rows is held out as the test split."""
-    if spec == "sample":
-        return load_sample()
-    if spec == "fashion-mnist":
-        return load_fashion_mnist()
-    if os.path.isdir(spec):
+    named = spec if spec in KNOWN_DATASETS else None
+    if named is None and os.path.isdir(spec):
         return load_fashion_mnist(spec)
+    if named is not None or not os.path.isfile(spec):
+        named = {spelling(name): name for name in KNOWN_DATASETS}.get(spelling(spec))  # "Fashion_MNIST" too
+        if named == "sample":
+            return load_sample()
+        if named == "fashion-mnist":
+            return load_fashion_mnist()
+        if os.path.splitext(spec)[1] or os.sep in spec:  # meant as a file
+            raise FileNotFoundError(f"{spec}: no such file (relative to {os.getcwd()})")
+        raise FileNotFoundError(_not_a_dataset(spec))
     X, labels = load_array(spec)
     order = np.random.default_rng(seed).permutation(len(X))
     n_test = max(1, int(round(test_fraction * len(X))))
@@ -296,6 +303,22 @@ def load_data(spec: str, test_fraction: float = 0.1, seed: int = 0) -> Dataset:
     image_shape = (side, side) if side * side == X.shape[1] and side >= 4 else None
     pick = lambda a, rows: None if a is None else a[rows]
     return Dataset(X[train], pick(labels, train), X[test], pick(labels, test), image_shape, os.path.basename(spec))
+
+
+KNOWN_DATASETS = {"sample": "the Fashion-MNIST sample inside fastae (3,000 + 1,000 images)",
+                  "fashion-mnist": "the full Fashion-MNIST (60,000 + 10,000 images)"}
+
+
+def _not_a_dataset(spec: str) -> str:
+    """Why `spec` names nothing load_data can read: the datasets it knows and where it looked."""
+    where = "; ".join(f"{folder} ({why})" for folder, why in fashion_mnist_folders())
+    close = difflib.get_close_matches(spec.lower(), list(KNOWN_DATASETS), n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    if spelling(spec) == "mnist":
+        hint = " MNIST's digits are not packaged with fastae; Fashion-MNIST ('fashion-mnist') has the same shape."
+    known = "; ".join(f"{name!r}: {what}" for name, what in KNOWN_DATASETS.items())
+    return (f"{spec}: not a dataset fastae knows, nor a file or folder (relative to {os.getcwd()}).{hint} "
+            f"Datasets: {known}, looked for in {where}; or a .npy, .npz or .csv file, or a folder of IDX files.")
 
 
 def split_of(data: Dataset, split: str) -> Tuple[np.ndarray, Optional[np.ndarray]]:

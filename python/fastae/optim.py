@@ -14,7 +14,7 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
-from ._validation import shown
+from ._validation import shown, spelling, unknown_name
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "make_optimizer", "OPTIMIZERS"]
 
@@ -160,6 +160,10 @@ class AdamW(Adam):
 
 OPTIMIZERS = {cls.name: cls for cls in (SGD, Adagrad, RMSprop, Adam, AdamW)}
 
+# Names Keras and PyTorch users type for SGD configurations: plain gradient descent, and SGD with
+# momentum 0.9 (with Nesterov's correction for "nesterov").
+PRESETS = {"gd": dict(momentum=0.0), "momentum": dict(momentum=0.9), "nesterov": dict(momentum=0.9, nesterov=True)}
+
 
 def make_optimizer(optimizer: Any, learning_rate: Any = None) -> Optimizer:
     """An optimizer instance from a name (with ``learning_rate``, None for its default) or an instance."""
@@ -170,15 +174,16 @@ def make_optimizer(optimizer: Any, learning_rate: Any = None) -> Optimizer:
         return optimizer
     if not isinstance(optimizer, str):
         raise TypeError(f"optimizer: expected a name or an SGD/Adagrad/RMSprop/Adam/AdamW instance, got {optimizer!r}")
-    key = optimizer.lower()
-    if key not in OPTIMIZERS:
-        raise ValueError(f"optimizer: unknown name {optimizer!r} (known: {', '.join(OPTIMIZERS)})")
+    key = spelling(optimizer)
+    if key not in OPTIMIZERS and key not in PRESETS:
+        raise unknown_name("optimizer", optimizer, tuple(OPTIMIZERS), tuple(PRESETS))
+    make = OPTIMIZERS[key] if key in OPTIMIZERS else (lambda **lr: SGD(**PRESETS[key], **lr))
     if learning_rate is None:
-        return OPTIMIZERS[key]()
+        return make()
     lr = _number("learning_rate", "learning_rate", learning_rate)
     if lr <= 0:
         raise ValueError(f"learning_rate: must be > 0, got {learning_rate!r}")
-    return OPTIMIZERS[key](lr=lr)
+    return make(lr=lr)
 
 
 def optimizer_to_dict(opt: Optimizer) -> Dict[str, Any]:

@@ -22,23 +22,38 @@ def _figure(width: float, height: float) -> Any:
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
-def _save(fig: Any, path: Any) -> str:
+def _save(fig: Any, path: Any) -> Any:
+    """Write fig to path and return the path; without a path, return the Figure (a notebook shows it)."""
+    if path is None:
+        return fig
     path = os.fspath(path)
     fig.savefig(path)
     return path
 
 
-def reconstruction_grid(originals: np.ndarray, reconstructions: np.ndarray, path: Any,
-                        image_shape: Optional[Tuple[int, int]] = None, n: int = 10,
-                        noisy: Optional[np.ndarray] = None, denoised: Optional[np.ndarray] = None) -> str:
+def reconstruction_grid(originals: Any, reconstructions: Optional[np.ndarray] = None, path: Any = None,
+                        image_shape: Optional[Tuple[int, ...]] = None, n: int = 10,
+                        noisy: Optional[np.ndarray] = None, denoised: Optional[np.ndarray] = None) -> Any:
     """Originals (top row) above their reconstructions: the first n samples; with `noisy` (for a
     denoising model), three more rows: the noisy inputs, their reconstructions (`denoised`) and
-    the clean samples. Without an image shape each sample is drawn as a one-row strip of its features."""
-    n = min(n, len(originals))
-    shape = image_shape or (1, originals.shape[1])
-    rows = [(originals, "original"), (reconstructions, "reconstruction")]
-    if noisy is not None:
-        rows += [(noisy, "noisy input"), (denoised, "its reconstruction"), (originals, "clean")]
+    the clean samples. Any other rows: pass a dict {label: samples} as `originals` (one row per
+    entry, in order, e.g. {"noisy": Xn, "reconstruction": R, "clean": X}) and no reconstructions.
+    Samples are rows of values in [0, 1] or images (n, h, w); without an image shape each sample is
+    drawn as a one-row strip of its features. Returns the path, or the Figure when path is None."""
+    if isinstance(originals, dict):
+        if reconstructions is not None or noisy is not None:
+            raise TypeError("reconstruction_grid: with a dict of rows, pass no reconstructions or noisy samples")
+        rows = [(np.asarray(samples), str(label)) for label, samples in originals.items()]
+    else:
+        rows = [(np.asarray(originals), "original"), (np.asarray(reconstructions), "reconstruction")]
+        if noisy is not None:
+            rows += [(np.asarray(noisy), "noisy input"), (np.asarray(denoised), "its reconstruction"), (rows[0][0], "clean")]
+    if not rows:
+        raise ValueError("reconstruction_grid: no rows to draw")
+    first = rows[0][0]
+    image_shape = image_shape or (tuple(first.shape[1:3]) if first.ndim >= 3 else None)
+    n = min([n] + [len(samples) for samples, _ in rows])
+    shape = image_shape or (1, int(np.prod(first.shape[1:])))
     fig = _figure(1.2 * n, (1.4 if image_shape else 0.8) * len(rows))
     axes = fig.subplots(len(rows), n, squeeze=False)
     for row, (images, title) in enumerate(rows):
@@ -112,13 +127,30 @@ def _colormap(name: str) -> Any:
     return colormaps[name]
 
 
-def error_histogram(errors: np.ndarray, path: Any) -> str:
-    """The distribution of per-sample reconstruction errors, with the median and 99th percentile."""
+def error_histogram(errors: np.ndarray, path: Any = None, threshold: Optional[float] = None,
+                    labels: Optional[np.ndarray] = None) -> Any:
+    """The distribution of per-sample reconstruction errors: with `threshold`, a line there (right
+    of it: anomalous), else the median and 99th percentile; with `labels` (1 or True = anomalous, as
+    PyOD's labels_; or scikit-learn's predict, -1 = anomalous) the normal and the anomalous rows as
+    two overlaid histograms. Returns the path, or the Figure when path is None."""
+    errors = np.asarray(errors, dtype=np.float64).ravel()
     fig = _figure(6, 4)
     ax = fig.subplots()
-    ax.hist(errors, bins=60, color="tab:blue", alpha=0.8)
-    for q, style in ((50, "--"), (99, ":")):
-        ax.axvline(np.percentile(errors, q), color="black", linestyle=style, label=f"{q}th percentile")
+    bins = np.histogram_bin_edges(errors[np.isfinite(errors)], bins=60)
+    if labels is None:
+        ax.hist(errors, bins=bins, color="tab:blue", alpha=0.8)
+    else:
+        labels = np.asarray(labels).ravel()
+        if labels.shape != errors.shape:
+            raise ValueError(f"labels: expected one label per error ({errors.shape[0]}), got shape {labels.shape}")
+        anomalous = labels == -1 if np.any(labels == -1) else labels.astype(bool)
+        ax.hist(errors[~anomalous], bins=bins, color="tab:blue", alpha=0.6, label=f"normal ({np.sum(~anomalous):,})")
+        ax.hist(errors[anomalous], bins=bins, color="tab:orange", alpha=0.6, label=f"anomalous ({np.sum(anomalous):,})")
+    if threshold is not None:
+        ax.axvline(float(threshold), color="tab:red", linestyle="--", label=f"threshold {float(threshold):.4g}")
+    else:
+        for q, style in ((50, "--"), (99, ":")):
+            ax.axvline(np.percentile(errors, q), color="black", linestyle=style, label=f"{q}th percentile")
     ax.set_xlabel("per-sample reconstruction error (mean loss over features)")
     ax.set_ylabel("samples")
     ax.legend()

@@ -11,7 +11,7 @@ import numpy as np
 from ._model_lock import reads_model, writes_model
 from ._persistence import model_class
 from ._spec import ModelSpec, vae_spec
-from ._validation import MAX_UNITS, check_int, check_non_negative_float
+from ._validation import LOSSES, MAX_UNITS, as_samples, check_int, check_name, check_non_negative_float
 from .autoencoder import Autoencoder, _check_network_fits
 
 __all__ = ["VariationalAutoencoder"]
@@ -81,7 +81,7 @@ class VariationalAutoencoder(Autoencoder):
         self.missing = missing
 
     def _checked(self) -> Dict[str, Any]:
-        if isinstance(self.loss, str) and self.loss.lower() not in VAE_LOSSES:
+        if isinstance(self.loss, str) and check_name("loss", self.loss, LOSSES) not in VAE_LOSSES:
             raise ValueError(f"loss: a VariationalAutoencoder's reconstruction term is 'bce' or 'mse', not {self.loss!r}")
         cfg = super()._checked()
         cfg["beta"] = check_non_negative_float("beta", self.beta)
@@ -99,8 +99,9 @@ class VariationalAutoencoder(Autoencoder):
 
     def _target(self, target: Any, X: np.ndarray, cfg: Dict[str, Any], n_outputs: Optional[int],
                 scan: bool = True, name: str = "target") -> Optional[np.ndarray]:
-        if target is not None:
-            raise ValueError(f"{name}: a VariationalAutoencoder learns to reconstruct X; it takes no target")
+        if target is not None and not _is_input(target, X):  # evaluate(X, X), validation_data=(X_val, X_val)
+            raise ValueError(f"{name}: a VariationalAutoencoder learns to reconstruct X; it takes no target "
+                             "other than X itself")
         return None
 
     def _empty_history(self) -> Dict[str, List[float]]:
@@ -141,14 +142,14 @@ class VariationalAutoencoder(Autoencoder):
     @reads_model
     def sample(self, n: int, random_state: Optional[int] = None) -> np.ndarray:
         """n new rows: z ~ N(0, I) (NumPy's generator seeded by random_state) decoded, after the
-        output activation. Shape (n, n_features)."""
+        output activation. Shape (n, n_features), or (n, *input_shape_) for a model trained on images."""
         self._require_built("sample")
         n = check_int("n", n, low=0, high=2**40)
         if random_state is not None:
             check_int("random_state", random_state, low=0)
         z = np.random.default_rng(random_state).standard_normal((n, self.latent_dim_)).astype(self._dtype())
         if n == 0:
-            return np.empty((0, self.n_outputs_), dtype=self._dtype())
+            return as_samples(np.empty((0, self.n_outputs_), dtype=self._dtype()), self.input_shape_)
         return self.decode(z)
 
     @property
@@ -194,8 +195,9 @@ class VariationalAutoencoder(Autoencoder):
     @reads_model
     def evaluate(self, X: Any, target: Any = None) -> float:
         """The mean of elbo(X): deterministic (at mu), with the model's beta."""
-        self._target(target, None, {}, None)
-        return float(self.elbo(X).mean())
+        arr = self._input(X, "X", "evaluate")
+        self._target(target, arr, {}, None)
+        return float(self._negative_elbo(arr, self._threads()).mean())
 
     # ----------------------------------------------------------------- weights
     @reads_model
@@ -243,3 +245,15 @@ def kl_rows(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     lv = np.clip(logvar.astype(np.float64), LOGVAR_LOW, LOGVAR_HIGH)
     m = mu.astype(np.float64)
     return (-0.5 * (1.0 + lv - m * m - np.exp(lv))).sum(axis=1)
+
+
+def _is_input(target: Any, X: np.ndarray) -> bool:
+    """Whether `target` is X itself, or an array equal to it in X's dtype (Keras' fit(x, x), evaluate(x, x))."""
+    if target is X:
+        return True
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            arr = np.asarray(target, dtype=X.dtype)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return arr.shape == X.shape and bool(np.array_equal(arr, X, equal_nan=True))
