@@ -279,3 +279,46 @@ def test_reconstruction_grid_takes_any_rows(tmp_path):
     assert len(figure.axes) == 4 * 5
     assert [figure.axes[5 * r].get_ylabel() for r in range(4)] == ["noisy", "reconstruction", "clean", "error"]
     assert os.path.getsize(plotting.reconstruction_grid(X, X, tmp_path / "g.png")) > 0
+
+
+# ------------------------------------------------------------------ shipping one half
+@pytest.mark.parametrize("make", [
+    lambda: Autoencoder(latent_dim=3, hidden=(16,), scale="minmax", missing="mask", epochs=2, random_state=0),
+    lambda: Autoencoder(latent_dim=3, tied_weights=True, scale="standard", output_activation="linear", epochs=2,
+                        random_state=0),
+    lambda: VariationalAutoencoder(latent_dim=2, hidden=(8,), epochs=2, random_state=0),
+], ids=["scaled-masked", "tied", "vae"])
+def test_export_one_half(tmp_path, make):
+    X = images()
+    model = make().fit(X)
+    model.save(tmp_path / "whole.fae")
+    model.export(tmp_path / "encoder.fae")
+    model.export(tmp_path / "decoder.fae", part="decoder")
+    stored = {name: np.load(tmp_path / f"{name}.fae", allow_pickle=False) for name in ("whole", "encoder", "decoder")}
+    assert stored["encoder"]["params"].size + stored["decoder"]["params"].size == stored["whole"]["params"].size
+    assert not any(k.startswith("slot:") for k in (*stored["encoder"].files, *stored["decoder"].files))
+    encoder, decoder = fastae.load(tmp_path / "encoder.fae"), fastae.load(tmp_path / "decoder.fae")
+    assert (encoder.part_, decoder.part_, model.part_) == ("encoder", "decoder", None)
+    codes = encoder.encode(X)
+    assert np.array_equal(codes, model.encode(X))  # bit for bit, scaling included
+    assert np.array_equal(decoder.decode(codes), model.decode(codes)) and decoder.decode(codes).shape == X.shape
+    for call in (lambda: encoder.decode(codes), lambda: encoder.reconstruct(X), lambda: decoder.encode(X),
+                 lambda: encoder.evaluate(X), lambda: encoder.fit(X, resume=True), lambda: encoder.partial_fit(X),
+                 lambda: encoder.set_params(warm_start=True).fit(X),
+                 lambda: encoder.export(tmp_path / "other.fae", part="decoder")):
+        with pytest.raises(ValueError, match="holds only its"):
+            call()
+    encoder.save(tmp_path / "again.fae")  # still the encoder alone
+    assert fastae.load(tmp_path / "again.fae").part_ == "encoder"
+    import pickle
+    assert np.array_equal(pickle.loads(pickle.dumps(encoder)).encode(X), codes)
+    fresh = encoder.set_params(warm_start=False).fit(X)  # a fresh fit builds a whole network
+    assert fresh.part_ is None and fresh.reconstruct(X).shape == X.shape
+
+
+def test_export_names_a_bad_part(tmp_path):
+    model = Autoencoder(latent_dim=2, epochs=1).fit(make_data(20, 4))
+    with pytest.raises(ValueError, match="part: unknown name 'middle'"):
+        model.export(tmp_path / "m.fae", part="middle")
+    with pytest.raises(fastae.NotFittedError):
+        Autoencoder().export(tmp_path / "m.fae")

@@ -65,10 +65,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def model_state(model: Any, include_optimizer: bool = True) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+def model_state(model: Any, include_optimizer: bool = True,
+                part: Optional[str] = None) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
     """(JSON-friendly header, arrays) describing a model completely, or without its optimizer
     state (include_optimizer=False: a file for inference and fresh fits, about a third the size
-    with Adam's two moments left out)."""
+    with Adam's two moments left out), or only one half of it (part "encoder" or "decoder": its
+    parameters alone, no optimizer state; a model loaded from such a file runs only that half)."""
     params = model.get_params(deep=False)
     if isinstance(params["optimizer"], Optimizer):
         params["optimizer"] = optimizer_to_dict(params["optimizer"])
@@ -82,7 +84,8 @@ def model_state(model: Any, include_optimizer: bool = True) -> Tuple[Dict[str, A
     arrays: Dict[str, np.ndarray] = {}
     core = getattr(model, "_model", None)
     if core is not None:
-        with_optimizer = include_optimizer and model._optimizer_saved
+        part = part or model.part_
+        with_optimizer = include_optimizer and model._optimizer_saved and part is None
         header.update(fitted=True, n_features=model.n_features_in_, n_outputs=model.n_outputs_, history=model.history_,
                       optimizer_state=with_optimizer, optimizer_steps=core.optimizer_steps if with_optimizer else 0,
                       input_shape=list(model.input_shape_), history_params=getattr(model, "history_params_", None),
@@ -91,7 +94,9 @@ def model_state(model: Any, include_optimizer: bool = True) -> Tuple[Dict[str, A
                       best_epoch=model.best_epoch_, n_epochs=model.n_epochs_,
                       feature_names=(None if getattr(model, "feature_names_in_", None) is None
                                      else [str(n) for n in model.feature_names_in_]))
-        arrays["params"] = core.params.copy()
+        arrays["params"] = core.params[model.spec_.part_params(part) if part else slice(None)].copy()
+        if part:
+            header["part"] = part
         if model.scaling_ is not None:
             arrays.update(zip(SCALING_ARRAYS, model.scaling_.arrays()))
         if model.fill_values_ is not None:
@@ -112,8 +117,14 @@ def restore_state(header: Dict[str, Any], arrays: Dict[str, np.ndarray], where: 
         warnings.simplefilter("ignore", LatentWarning)  # said when it was fitted
         model.build(fields["n_features"], fields["n_outputs"])
     core = model._model
-    _copy_into(core.params, arrays.get("params"), "params", where)
-    model._check_tied(core.params, f"{where}: array 'params', as weights")
+    part = fields["part"]
+    if part is None:
+        _copy_into(core.params, arrays.get("params"), "params", where)
+        model._check_tied(core.params, f"{where}: array 'params', as weights")
+    else:  # one half: the other stays zero and is never run
+        core.params[:] = 0.0
+        _copy_into(core.params[model.spec_.part_params(part)], arrays.get("params"), "params", where)
+        model.part_ = part
     model._optimizer_saved = fields["optimizer_state"]  # without it, the optimizer starts afresh
     for name, slot in core.optimizer_slots() if model._optimizer_saved else ():
         _copy_into(slot, arrays.get(f"slot:{name}"), f"slot:{name}", where, non_negative=name in NON_NEGATIVE_SLOTS)
@@ -236,6 +247,11 @@ def _fitted_fields(header: Dict[str, Any], where: str) -> Dict[str, Any]:
         raise ValueError(f"{where}: header field 'feature_names' is not a list of {fields['n_features']} strings")
     fields["feature_names"] = names
     fields["optimizer_state"] = _field(header, "optimizer_state", where, bool, default=True)
+    fields["part"] = _field(header, "part", where, str, default=None)
+    if fields["part"] not in (None, "encoder", "decoder"):
+        raise ValueError(f"{where}: header field 'part' is {shown(fields['part'])}; expected 'encoder' or 'decoder'")
+    if fields["part"] is not None and fields["optimizer_state"]:
+        raise ValueError(f"{where}: header field 'optimizer_state' is true for a file of the {fields['part']} alone")
     shape = _field(header, "input_shape", where, list, default=[fields["n_features"]])
     if not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= MAX_UNITS for d in shape) \
             or int(np.prod(shape, dtype=object)) != fields["n_features"]:
@@ -296,11 +312,13 @@ def _detector_from(header: Dict[str, Any], model: Any, arrays: Dict[str, np.ndar
     return detector
 
 
-def save(model: Any, path: Any, include_optimizer: bool = True) -> None:
+def save(model: Any, path: Any, include_optimizer: bool = True, part: Optional[str] = None) -> None:
     if not isinstance(include_optimizer, (bool, np.bool_)):
         raise TypeError(f"include_optimizer: expected True or False, got {include_optimizer!r}")
-    state = detector_state if hasattr(model, "threshold_") else model_state
-    header, arrays = state(model, bool(include_optimizer))
+    if hasattr(model, "threshold_"):
+        header, arrays = detector_state(model, bool(include_optimizer))
+    else:
+        header, arrays = model_state(model, bool(include_optimizer), part)
     payload = {HEADER: np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8), **arrays}
     replace_file(path, lambda f: np.savez(f, **payload))
 
@@ -319,6 +337,10 @@ def _expected_arrays(header: Dict[str, Any], where: str) -> Dict[str, Tuple[np.d
         raise ValueError(f"{where}: {err}") from None
     dtype = np.dtype(cfg["dtype"])
     probe = (_core.Model32 if dtype == np.float32 else _core.Model64)([1, 1], ["linear"], "mse", model._core_optimizer(cfg))
+    part = header.get("part")
+    if part in ("encoder", "decoder"):
+        half = model._spec(n_features, cfg, _n_outputs(header, where)).part_params(part)
+        n_params = half.stop - half.start
     expected = {"params": (dtype, (n_params,))}
     if cfg["scale"] != "none":
         n_outputs = _n_outputs(header, where)

@@ -123,6 +123,11 @@ class ModelSpec:
     def n_params(self) -> int:
         return sum(s.n_params for s in self.layers)
 
+    def part_params(self, part: str) -> slice:
+        """Where the encoder's (or the decoder's) parameters lie in the flat vector: one run each."""
+        boundary = self.layers[self.n_encoder].weight_at  # the decoder's first W follows the encoder's last b
+        return slice(0, boundary) if part == "encoder" else slice(boundary, self.n_params)
+
 
 def autoencoder_spec(n_features: int, hidden: Sequence[int], latent_dim: int, activation: str,
                      latent_activation: str, output_activation: str, loss: str, n_outputs: Optional[int] = None,

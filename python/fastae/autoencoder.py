@@ -26,6 +26,10 @@ from .schedules import check_schedule
 
 __all__ = ["Autoencoder"]
 
+# What a model loaded from one exported half can do.
+PARTS = ("encoder", "decoder")
+PART_METHODS = {"encoder": {"encode", "encode_distribution", "export"}, "decoder": {"decode", "sample", "export"}}
+
 # Hyperparameters that define the network; changing one after build needs a new fit.
 _ARCHITECTURE = ("latent_dim", "hidden", "activation", "latent_activation", "output_activation", "loss", "dtype",
                  "tied_weights", "scale", "missing")
@@ -213,6 +217,7 @@ class Autoencoder(Estimator, EpochDriver):
         self.fill_values_: Optional[np.ndarray] = None
         self._transforms_fitted = False  # the scaling and fill values come from the first fit's rows
         self._optimizer_saved = True  # False: loaded from a file saved without its optimizer state
+        self.part_: Optional[str] = None  # "encoder" or "decoder": loaded from an export of that half alone
         self._rng_state = int(rng.integers(0, 2**64, dtype=np.uint64))
         self._split_seed = int(rng.integers(0, 2**63))  # the validation_fraction split of every fit
         self._noise_seed = int(rng.integers(0, 2**63))  # the counter RNG's seed for the input noise
@@ -317,6 +322,8 @@ class Autoencoder(Estimator, EpochDriver):
                                  "continue exactly; fit with warm_start=True to go on from its weights with a "
                                  "fresh optimizer")
         keep = resume or (self.warm_start and self.__sklearn_is_fitted__())
+        if keep and not resume:
+            self._require_built("fit(warm_start=True)")  # a loaded half cannot train
         names, shape = feature_names(X), sample_shape(X)
         X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if keep else None, cfg["n_threads"],
                                  missing=cfg["missing"])
@@ -391,6 +398,7 @@ class Autoencoder(Estimator, EpochDriver):
                 self.__dict__.update(previous)
                 raise
         else:
+            self._require_built("partial_fit")
             self._check_architecture("partial_fit")
             self._check_feature_names(names, "partial_fit")
             self._check_output_width(arr, T, "partial_fit")
@@ -489,6 +497,15 @@ class Autoencoder(Estimator, EpochDriver):
                              "call fit with warm_start=False to build the new network")
 
     # ----------------------------------------------------------------- inference
+    def _require_built(self, what: str) -> None:
+        """Refuse `what` before the network exists, or when a loaded half cannot do it."""
+        super()._require_built(what)
+        part = getattr(self, "part_", None)
+        if part is not None and what not in PART_METHODS[part]:
+            can = [m for m in sorted(PART_METHODS[part] - {"export"}) if hasattr(self, m)]
+            raise ValueError(f"{what}: this {type(self).__name__} holds only its {part} (loaded from export(path, "
+                             f"part={part!r})); it can {' and '.join(can)}")
+
     def _threads(self) -> int:
         return usable_cores() if self.n_threads is None else check_int("n_threads", self.n_threads, high=MAX_THREADS)
 
@@ -704,6 +721,18 @@ class Autoencoder(Estimator, EpochDriver):
                                  f"{name}[{2 * e}], the W of {layers[e].name}; this pair differs")
 
     # ----------------------------------------------------------------- persistence
+    @reads_model
+    def export(self, path: Any, part: str = "encoder") -> None:
+        """Write one half of the model to a file: ``part="encoder"`` (to compute codes elsewhere) or
+        ``"decoder"`` (to decode stored codes, or a VAE's samples), with the scaling, the fill values,
+        the feature names and the input shape, but not the other half's weights nor the optimizer
+        state. ``fastae.load`` reads it as a model that runs only that half."""
+        self._require_built("export")
+        part = check_name("part", part, PARTS)
+        if self.part_ not in (None, part):
+            raise ValueError(f"part: this model holds only its {self.part_}; it cannot export its {part}")
+        save_model(self, path, False, part)
+
     @reads_model
     def save(self, path: Any, include_optimizer: bool = True) -> None:
         """Write the model (hyperparameters, weights, optimizer state, history) to one file. With
