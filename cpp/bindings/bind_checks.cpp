@@ -230,6 +230,7 @@ void bind_checks(py::module_& m) {
 #endif
   info["openmp"] = have_openmp();
   info["required_isa"] = FASTAE_REQUIRED_ISA;
+  info["isa_level"] = FASTAE_ISA_LEVEL;  // the level this core was compiled for: baseline, avx2, avx512 or native
   info["simd"] = Eigen::SimdInstructionSetsInUse();
   info["eigen_cache_sizes"] = py::make_tuple(Eigen::l1CacheSize(), Eigen::l2CacheSize(), Eigen::l3CacheSize());
   info["eigen_version"] = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
