@@ -1,8 +1,12 @@
 """One-file model storage: a NumPy .npz archive, read without pickle and with bounded memory.
 
 Layout: ``__fastae__`` holds a JSON header (format name and version, hyperparameters, history,
-optimizer step count, shuffle state, validation split seed, feature names); ``params`` the flat
-parameter vector; ``slot:<name>`` each optimizer state buffer. Saves replace the file atomically
+optimizer step count, shuffle state, validation split seed, feature names, the input's sample
+shape, the last fit call's settings; ``optimizer_state`` false when the file was saved without
+it, ``part`` "encoder" or "decoder" for an exported half); ``params`` the flat parameter vector
+(an exported half's run of it alone); ``slot:<name>`` each optimizer state buffer (absent without
+the optimizer state). An older fastae refuses the files without optimizer state or of one half
+(a member missing, or ``params`` of another length) rather than misread them. Saves replace the file atomically
 (_atomic.py). Loads read only the members the header implies, each checked for size, dtype and
 shape before it is read (_archive.py), then every header field for its type and range and every
 array for finite values (second moments >= 0): any failure is a ValueError naming the file and
