@@ -12,10 +12,31 @@ reproducible, since a different team rounds differently.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Sequence
+import threading
+from typing import Iterator, Optional, Sequence
 
-__all__ = ["usable_cores", "busy_elsewhere", "training_team"]
+__all__ = ["usable_cores", "busy_elsewhere", "training_team", "thread_budget", "budget"]
+
+_BUDGET = threading.local()  # this thread's cap on a call's team (fastae.dask's tasks share a worker's cores)
+
+
+@contextlib.contextmanager
+def thread_budget(n: int) -> Iterator[None]:
+    """Calls made by this thread within the block use at most n threads (results do not change:
+    inference does not depend on the team)."""
+    previous = getattr(_BUDGET, "n", None)
+    _BUDGET.n = n
+    try:
+        yield
+    finally:
+        _BUDGET.n = previous
+
+
+def budget() -> Optional[int]:
+    """This thread's cap on a call's team (None: none)."""
+    return getattr(_BUDGET, "n", None)
 
 # A thread pays for its share of a step's barriers with either this many multiply-adds or this
 # many batch rows (measured on an idle 2-core machine, 1 vs 2 threads, epochs of 20,000 rows:

@@ -271,3 +271,10 @@ def as_samples(rows: np.ndarray, shape: Optional[Tuple[int, ...]]) -> np.ndarray
     if shape is not None and len(shape) > 1 and math.prod(shape) == rows.shape[1]:
         return rows.reshape(rows.shape[0], *shape)
     return rows
+
+
+def shifted_rows(err: ValueError, first_row: int) -> ValueError:
+    """err, raised for a piece of an array that starts at row first_row, with its row numbers the array's."""
+    if first_row == 0:
+        return err
+    return ValueError(re.sub(r"\brow (\d+)\b", lambda m: f"row {int(m.group(1)) + first_row}", str(err)))

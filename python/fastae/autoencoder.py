@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -16,15 +16,18 @@ from ._persistence import load as load_model, model_class, model_state, restore_
 from ._missing import fill_values
 from ._scaling import ColumnScaling, fit_scaling
 from ._spec import ModelSpec, autoencoder_spec
-from ._threads import usable_cores
+from ._threads import budget, usable_cores
 from ._validation import (ACTIVATIONS, LOSSES, MAX_THREADS, MAX_UNITS, MISSINGS, SCALES, LatentWarning, as_matrix, as_samples, check_dtype,
                           check_fraction, check_int, check_name, check_noise, check_non_negative_float, check_positive_float,
-                          check_probability, physical_memory, sample_shape)
+                          check_probability, physical_memory, sample_shape, shifted_rows)
 from .callbacks import EarlyStopping
 from .optim import make_optimizer
 from .schedules import check_schedule
 
 __all__ = ["Autoencoder"]
+
+# An input that must be converted (another dtype, not C order) is converted in pieces of at most this.
+CHUNK_BYTES = 64 << 20
 
 # What a model loaded from one exported half can do.
 PARTS = ("encoder", "decoder")
@@ -507,7 +510,9 @@ class Autoencoder(Estimator, EpochDriver):
                              f"part={part!r})); it can {' and '.join(can)}")
 
     def _threads(self) -> int:
-        return usable_cores() if self.n_threads is None else check_int("n_threads", self.n_threads, high=MAX_THREADS)
+        threads = usable_cores() if self.n_threads is None else check_int("n_threads", self.n_threads, high=MAX_THREADS)
+        cap = budget()  # fastae.dask: a task's share of its worker's cores
+        return threads if cap is None else max(1, min(threads, cap))
 
     def _input(self, X: Any, name: str, what: str, first_layer: int = 0, scan: bool = True) -> np.ndarray:
         """X checked as the input of layer `first_layer` for the fitted model's method `what`, as an
@@ -524,11 +529,42 @@ class Autoencoder(Estimator, EpochDriver):
         first product, and only then is X scanned, to raise the error that names the first one (if
         it finds none, the network itself overflowed, and the result is returned as it is)."""
         self._require_built(what)  # before reading the layers
+        if self._pieces(X):
+            return self._stacked(X, lambda piece: self._apply(piece, name, what, part))
         first = self.spec_.n_encoder if part == "decoder" else 0
         out = self._run(self._input(X, name, what, first, scan=False), X, name, part)
         if part == "encoder":
             return out
         return as_samples(out, self.input_shape_ if part == "decoder" else sample_shape(X))  # images stay images
+
+    def _pieces(self, X: Any) -> Optional[int]:
+        """Rows per piece when X is an array (a memory-mapped .npy, say) whose conversion to the
+        model's dtype or to C order would copy more than CHUNK_BYTES: it is then converted and run
+        piece by piece, so that memory holds one piece and the result. None: used or converted whole."""
+        if not isinstance(X, np.ndarray) or X.ndim < 2 or (X.dtype == self._dtype() and X.flags.c_contiguous):
+            return None
+        row_bytes = np.dtype(self._dtype()).itemsize * math.prod(X.shape[1:])
+        return max(1, CHUNK_BYTES // row_bytes) if X.shape[0] * row_bytes > CHUNK_BYTES else None
+
+    def _each_piece(self, X: np.ndarray, call: Callable[[np.ndarray], np.ndarray]) -> Iterator[np.ndarray]:
+        """call(piece) for X's pieces of _pieces(X) rows in order; an error's row numbers are X's own."""
+        rows = self._pieces(X) or X.shape[0]
+        for start in range(0, X.shape[0], rows):
+            try:
+                yield call(X[start:start + rows])
+            except ValueError as err:
+                raise shifted_rows(err, start) from None
+
+    def _stacked(self, X: np.ndarray, call: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """call(piece) over X's pieces, its rows written into one result."""
+        out: Optional[np.ndarray] = None
+        start = 0
+        for piece in self._each_piece(X, call):
+            if out is None:
+                out = np.empty((X.shape[0], *piece.shape[1:]), dtype=piece.dtype)
+            out[start:start + len(piece)] = piece
+            start += len(piece)
+        return out
 
     def _run(self, arr: np.ndarray, X: Any, name: str, part: str) -> np.ndarray:
         """_apply on `arr`, X already checked for shape and converted to the model's dtype (X
@@ -647,6 +683,8 @@ class Autoencoder(Estimator, EpochDriver):
             metric = check_name("metric", metric, LOSSES)
             if metric == "bce" and self.spec_.activations[-1] != "sigmoid":
                 raise ValueError("metric: 'bce' needs a sigmoid output (it is computed from the logits)")
+        if target is None and self._pieces(X):
+            return self._stacked(X, lambda piece: self.reconstruction_error(piece, per_feature=per_feature, metric=metric))
         shape = sample_shape(X)
         X, T = self._scored(X, target, "reconstruction_error")
         if not per_feature:
@@ -661,6 +699,11 @@ class Autoencoder(Estimator, EpochDriver):
         """The mean loss over every element (with ``missing="mask"``, every observed one) of
         reconstructing X (or producing `target` from X), the reconstruction part of training's
         objective: no noise, no dropout, no penalty."""
+        if target is None and self._pieces(X):  # every piece's loss sum and element count, then one mean
+            def totals(piece: np.ndarray) -> np.ndarray:
+                sums, counts = self._row_losses(self._scored(piece, None, "evaluate")[0], self._threads())
+                return np.array([sums.sum(), counts.sum()])
+            return float(np.divide(*sum(self._each_piece(X, totals))))
         X, T = self._scored(X, target, "evaluate")
         return self._mean_loss(X, self._threads(), T)
 

@@ -219,6 +219,19 @@ def _data(spec: str) -> Any:
     return load_data(spec)
 
 
+def _rows(spec: str, split: str) -> np.ndarray:
+    """The rows a reading command (encode, evaluate, detect) works on: with --split all, a .npy file
+    of floats is memory-mapped and its own rows, in order, are read piece by piece by the model (a
+    file larger than memory works); anything else is load_data's split, in memory."""
+    from .datasets import mapped_rows, split_of
+
+    if split == "all":
+        mapped = mapped_rows(spec)
+        if mapped is not None:
+            return mapped
+    return split_of(_data(spec), split)[0]
+
+
 def _model_to_train(args: argparse.Namespace) -> Any:
     """The Autoencoder, or with --vae the VariationalAutoencoder, that the train options describe."""
     from .autoencoder import Autoencoder
@@ -276,10 +289,8 @@ def _load(path: str) -> Any:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .datasets import split_of
-
     model = _load(args.model)
-    X, _ = split_of(_data(args.data), args.split)
+    X = _rows(args.data, args.split)
     errors = model.reconstruction_error(X)
     measure = "negative ELBO" if hasattr(model, "elbo") else model.loss
     print(f"{args.split} loss ({measure}) on {len(X):,} samples: {model.evaluate(X):.6g}")
@@ -292,10 +303,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    from .datasets import split_of
-
     model = _load(args.model)
-    X, _ = split_of(_data(args.data), args.split)
+    X = _rows(args.data, args.split)
     codes = model.encode(X)
     np.save(args.out, codes)
     print(f"wrote {args.out}: codes of shape {codes.shape}, {codes.dtype}")
@@ -363,9 +372,8 @@ def _square(n_features: int) -> Tuple[int, int]:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     from .anomaly import AnomalyDetector, default_model
-    from .datasets import split_of
 
-    X, _ = split_of(_data(args.data), "all")
+    X = _rows(args.data, "all")
     if args.model is not None:
         detector = _load(args.model)
         if not isinstance(detector, AnomalyDetector):

@@ -321,6 +321,21 @@ def _not_a_dataset(spec: str) -> str:
             f"Datasets: {known}, looked for in {where}; or a .npy, .npz or .csv file, or a folder of IDX files.")
 
 
+def mapped_rows(path: str) -> Optional[np.ndarray]:
+    """A .npy file of floating-point numbers memory-mapped as rows (n, features), in the file's
+    order, nothing read yet; None for any other file (those are loaded whole: 8-bit pixels are
+    scaled to [0, 1] on the way)."""
+    if not (path.lower().endswith(".npy") and os.path.isfile(path)):
+        return None
+    try:
+        X = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError, MemoryError, tokenize.TokenError):
+        return None  # load_array says what is wrong with it
+    if X.dtype.kind != "f" or X.ndim < 2 or 0 in X.shape or (X.ndim > 2 and not X.flags.c_contiguous):
+        return None
+    return X.reshape(X.shape[0], -1) if X.ndim > 2 else X
+
+
 def split_of(data: Dataset, split: str) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """(X, labels) of the train, test or all (train then test) rows."""
     if split == "train":
