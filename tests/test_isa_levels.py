@@ -14,7 +14,7 @@ import fastae
 from fastae import _cpu
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNNABLE = [level for level in _cpu.carried_levels() if level in _cpu.supported_levels()]
+RUNNABLE = [level for level in _cpu.carried_levels() if level in _cpu.supported_levels() or level == "native"]
 OTHERS = [level for level in RUNNABLE if level != fastae.build_info["isa_level"]]  # the default is the suite itself
 CHECKS = ["tests/test_parity.py", "tests/test_gemm.py", "tests/test_output_head.py", "tests/test_torch.py",
           "tests/test_vae_torch.py", "tests/test_missing.py"]
@@ -32,9 +32,11 @@ np.savez(sys.argv[1], level=fastae.build_info["isa_level"], *weights)
 
 
 def at_level(level, *args, **kwargs):
-    """Run a command in a process whose fastae loads the core of `level`."""
-    return subprocess.run(args, env=dict(os.environ, FASTAE_ISA=level), cwd=ROOT, capture_output=True, text=True,
-                          **kwargs)
+    """Run a command in a process whose fastae loads the core of `level` (a native build's only one)."""
+    env = {k: v for k, v in os.environ.items() if k != "FASTAE_ISA"}
+    if level != "native":
+        env["FASTAE_ISA"] = level
+    return subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, **kwargs)
 
 
 @pytest.mark.skipif(not OTHERS, reason="this build has one core this CPU runs: the suite itself tests it")
