@@ -541,8 +541,9 @@ class Autoencoder(Estimator, EpochDriver):
         """Rows per piece when X is an array (a memory-mapped .npy, say) whose conversion to the
         model's dtype or to C order would copy more than CHUNK_BYTES: it is then converted and run
         piece by piece, so that memory holds one piece and the result. None: used or converted whole."""
-        if not isinstance(X, np.ndarray) or X.ndim < 2 or (X.dtype == self._dtype() and X.flags.c_contiguous):
-            return None
+        if not self.__sklearn_is_fitted__() or not isinstance(X, np.ndarray) or X.ndim < 2 or \
+                (X.dtype == self._dtype() and X.flags.c_contiguous):
+            return None  # (an unfitted model is refused by the whole-array path)
         row_bytes = np.dtype(self._dtype()).itemsize * math.prod(X.shape[1:])
         return max(1, CHUNK_BYTES // row_bytes) if X.shape[0] * row_bytes > CHUNK_BYTES else None
 
