@@ -230,3 +230,16 @@ def test_partial_fit_check_sees_values_that_overflow_the_dtype():
     with pytest.raises(ValueError, match=r"after conversion to float32: .*1e\+300.* at row 33, column 1"):
         model.partial_fit(X)
     assert _same_state(before, _state(model))
+
+
+def test_a_misaligned_array_is_copied_to_an_aligned_one():
+    """A float32 array at an odd address (as one unpickled from a network frame by Dask may be):
+    C++ reads floats, so it gets an aligned copy; the results are those of the aligned array."""
+    raw = np.zeros(4 * 60 + 1, dtype=np.uint8)
+    X = np.frombuffer(raw[1:].data, dtype=np.float32).reshape(20, 3)
+    assert not X.flags.aligned
+    X[...] = np.random.default_rng(0).random((20, 3))
+    model = Autoencoder(latent_dim=2, epochs=1, random_state=0).fit(X.copy())
+    assert np.array_equal(model.encode(X), model.encode(X.copy()))
+    assert np.array_equal(Autoencoder(latent_dim=2, epochs=1, random_state=0).fit(X).get_weights()[0],
+                          model.get_weights()[0])

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "fastae/input_noise.hpp"
 #include "fastae/loss.hpp"
 #include "fastae/parallel.hpp"
+#include "fastae/shuffle.hpp"
 #include "fastae/types.hpp"
 
 namespace py = pybind11;
@@ -191,6 +193,17 @@ RowMatrix<S> noisy_rows(const std::string& kind, double level, std::uint64_t see
 }  // namespace
 
 void bind_checks(py::module_& m) {
+  m.def(
+      "shuffled_order",
+      [](std::int64_t n, std::uint64_t state) {
+        if (n < 0) throw std::invalid_argument("n: must be >= 0");
+        std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+        std::iota(order.begin(), order.end(), std::int64_t{0});
+        shuffle_in_place(order, state);
+        return std::make_pair(py::array_t<std::int64_t>(static_cast<py::ssize_t>(n), order.data()), state);
+      },
+      py::arg("n"), py::arg("state"),
+      "(the order of rows 0..n-1 that train_epoch's shuffle gives from rng state `state`, the next state)");
   m.def("_noisy_rows", &noisy_rows<float>, py::arg("kind"), py::arg("level"), py::arg("seed"), py::arg("epoch"),
         py::arg("rows"), py::arg("X").noconvert());
   m.def("_noisy_rows", &noisy_rows<double>, py::arg("kind"), py::arg("level"), py::arg("seed"), py::arg("epoch"),

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "fastae/network.hpp"
@@ -15,6 +16,8 @@
 
 namespace py = pybind11;
 using namespace fastae;
+
+using Int64Ref = Eigen::Ref<const Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>>;
 
 namespace {
 
@@ -103,6 +106,8 @@ void bind_model_for(py::module_& m, const char* name) {
                              "The penalties' part of the last epoch's objective (a VAE's: beta KL)")
       .def_property_readonly("last_kl", [](const M& self) { return self.trainer->last_kl(); },
                              "A VAE's mean KL term over the last epoch's rows")
+      .def_property_readonly("last_sums", [](const M& self) { return self.trainer->last_sums(); },
+                             "The last epoch's sums over this process's rows: [loss, its count, penalties, KL, rows]")
       .def("set_beta", [](M& self, double beta) { self.network.set_beta(beta); }, py::arg("beta"),
            "A VAE's KL weight for the coming epochs")
       .def("set_missing", [](M& self, const std::vector<double>& fill) { self.network.set_missing(fill); },
@@ -137,7 +142,8 @@ void bind_model_for(py::module_& m, const char* name) {
              std::uint64_t rng_state, int n_threads,
              std::optional<Eigen::Ref<const Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>>> rows,
              py::object progress, double hook_seconds, std::optional<std::pair<double, double>> value_range,
-             const std::string& noise, double noise_level, std::uint64_t noise_seed, std::uint64_t epoch) {
+             const std::string& noise, double noise_level, std::uint64_t noise_seed, std::uint64_t epoch,
+             std::optional<std::tuple<Int64Ref, Int64Ref, Int64Ref, Int64Ref>> steps, py::object reduce) {
             // At a batch boundary, at most every hook_seconds: let Python handle signals (Ctrl-C
             // raises KeyboardInterrupt here) and report progress; an exception stops the epoch.
             BatchHook hook = [&progress](Index rows_done, double mean_loss) {
@@ -149,13 +155,27 @@ void bind_model_for(py::module_& m, const char* name) {
             const Index n_subset = rows ? rows->size() : 0;
             const ValueRange range{value_range ? value_range->first : 0.0, value_range ? value_range->second : 0.0};
             const InputNoise input_noise{noise_from_name(noise), noise_level, noise_seed};
+            DataParallel<S> parallel;  // data-parallel steps (fastae/_distributed.py), when given
+            if (steps) {
+              const auto& [local_rows, keys, step_ends, step_rows] = *steps;
+              if (keys.size() != local_rows.size() || step_rows.size() != step_ends.size() || step_ends.size() == 0 ||
+                  step_ends[step_ends.size() - 1] != local_rows.size() || reduce.is_none())
+                throw std::invalid_argument("steps: (rows, keys, step_ends, step_rows) of matching sizes and a reduce");
+              parallel = {local_rows.data(), keys.data(), step_ends.data(), step_rows.data(), step_ends.size(), {}};
+              parallel.reduce = [&reduce](S* gradient, Index size, double status) {
+                py::gil_scoped_acquire gil;
+                py::capsule borrowed(gradient, [](void*) {});  // a view of the trainer's buffer, not a copy
+                return reduce(py::array_t<S>(size, gradient, borrowed), status).template cast<double>();
+              };
+            }
             double loss;
             {
               py::gil_scoped_release release;
               const std::optional<ConstRowMap<S>> target_map =
                   target ? std::optional<ConstRowMap<S>>(as_map<S>(*target)) : std::nullopt;
               loss = self.trainer->train_epoch(as_map<S>(x), target_map ? &*target_map : nullptr, subset, n_subset, batch_size, shuffle, rng_state, n_threads,
-                                               hook, hook_seconds, value_range ? &range : nullptr, input_noise, epoch);
+                                               hook, hook_seconds, value_range ? &range : nullptr, input_noise, epoch,
+                                               steps ? &parallel : nullptr);
             }
             return std::make_pair(loss, rng_state);
           },
@@ -163,14 +183,19 @@ void bind_model_for(py::module_& m, const char* name) {
           py::arg("rng_state"), py::arg("n_threads"),
           py::arg("rows") = py::none(), py::arg("progress") = py::none(), py::arg("hook_seconds") = 0.1,
           py::arg("value_range") = py::none(), py::arg("noise") = "none", py::arg("noise_level") = 0.0,
-          py::arg("noise_seed") = 0, py::arg("epoch") = 0,
+          py::arg("noise_seed") = 0, py::arg("epoch") = 0, py::arg("steps") = py::none(),
+          py::arg("reduce") = py::none(),
           "One epoch over X (or its rows `rows`), learning to produce target (None: X itself); returns (objective, "
           "next rng state). "
           "With noise ('gaussian', 'masking', 'salt_pepper'), each row gets the noise of (noise_seed, epoch, its "
           "index in X) as its input and stays clean as the target. "
           "progress(rows_done, mean_loss) is called at a batch boundary at most every hook_seconds. With "
           "value_range=(low, high), each batch's rows are checked as they are read: a NaN, an infinity or a value "
-          "outside [low, high] stops the epoch before that batch's update and raises BadRowsError (a ValueError).")
+          "outside [low, high] stops the epoch before that batch's update and raises BadRowsError (a ValueError). "
+          "Data-parallel: steps=(rows, keys, step_ends, step_rows) (int64 arrays: this process's rows of every global "
+          "step in order, their global indices, where each step's rows end, each step's global batch size) and "
+          "reduce(gradient_view, status) -> the largest status, which sums the gradient across processes in place; "
+          "the objective is then this process's part (last_sums).")
       .def(
           "apply",
           [](const M& self, const ConstRowRef<S>& x, Index first, Index last, RowRef<S> out, int n_threads) {
@@ -207,6 +232,7 @@ void bind_model_for(py::module_& m, const char* name) {
 
 void bind_model(py::module_& m) {
   py::register_exception<BadRows>(m, "BadRowsError", PyExc_ValueError);
+  py::register_exception<StoppedElsewhere>(m, "StoppedElsewhereError", PyExc_RuntimeError);
   py::class_<OptimizerConfig>(m, "OptimizerConfig")
       .def(py::init<>())
       .def_property(

@@ -227,9 +227,10 @@ def as_matrix(X: Any, name: str, dtype: type, n_features: Optional[int] = None,
         raise ValueError(f"{name} has {arr.shape[1]} features, but Autoencoder is expecting {n_features} features "
                          "as input")
     original = arr
-    if arr.dtype != dtype or not arr.flags.c_contiguous:
+    if arr.dtype != dtype or not arr.flags.c_contiguous or not arr.flags.aligned:
+        # (an array unpickled from a network frame, as Dask's are, may start at an odd address)
         with np.errstate(over="ignore"):  # an overflow shows up as inf, reported below
-            arr = np.ascontiguousarray(arr, dtype=dtype)
+            arr = np.require(arr, dtype=dtype, requirements=["C_CONTIGUOUS", "ALIGNED"])
     if not scan:
         return arr, float("nan"), float("nan")
     if missing == "mask":

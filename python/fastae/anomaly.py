@@ -67,16 +67,20 @@ class AnomalyDetector(Estimator):
             raise TypeError(f"model: expected an Autoencoder or a VariationalAutoencoder, got {type(self.model).__name__}")
         return type(self.model)(**self.model.get_params(deep=False))
 
-    def fit(self, X: Any, y: Any = None) -> "AnomalyDetector":
-        """Train the model on X and set decision_scores_, threshold_, labels_, offset_. y is ignored."""
+    def fit(self, X: Any, y: Any = None, *, comm: Any = None) -> "AnomalyDetector":
+        """Train the model on X and set decision_scores_, threshold_, labels_, offset_. y is ignored.
+        With ``comm`` (mpi4py), every rank passes its rows: the model is trained data-parallel
+        (Autoencoder.fit), decision_scores_ are this rank's rows' scores, and the threshold is the
+        percentile of every rank's scores."""
         contamination = self._checked_contamination()
         model = self._fresh_model()
         with warnings.catch_warnings():
             if self.model is None:  # the documented default (PyOD's 64 -> 32) on data narrower than its code
                 warnings.simplefilter("ignore", LatentWarning)
-            model.fit(X)
+            model.fit(X, comm=comm)
         scores = model.reconstruction_error(X, metric="mse")
-        return self._set_fitted(model, scores, threshold_of(scores, contamination))
+        every = scores if comm is None else np.concatenate(comm.allgather(scores))  # in rank order
+        return self._set_fitted(model, scores, threshold_of(every, contamination))
 
     def _set_fitted(self, model: Autoencoder, scores: np.ndarray, threshold: float) -> "AnomalyDetector":
         """The fitted state, all at once (a failed fit leaves the previous one whole)."""
@@ -95,7 +99,8 @@ class AnomalyDetector(Estimator):
         reads it. ``include_optimizer=False`` leaves the model's optimizer state out (for scoring)."""
         from ._persistence import save
         self._require_fitted("save")
-        save(self, path, include_optimizer)
+        if getattr(self.model_, "_rank", 0) == 0:  # after fit(comm=...): rank 0 alone writes
+            save(self, path, include_optimizer)
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")

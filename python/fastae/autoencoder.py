@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 import numpy as np
 
 from . import _core
+from ._distributed import DataParallel, agree, check_communicator
 from ._driver import EpochDriver
 from ._estimator import Estimator, feature_names, same_value
 from ._model_lock import reads_model, writes_model
@@ -302,7 +303,7 @@ class Autoencoder(Estimator, EpochDriver):
     def fit(self, X: Any, y: Any = None, *, target: Any = None, epochs: Optional[int] = None,
             validation_data: Any = None, callbacks: Optional[Sequence[Any]] = None,
             resume: bool = False, batch_size: Optional[int] = None, verbose: Optional[int] = None,
-            shuffle: Optional[bool] = None) -> "Autoencoder":
+            shuffle: Optional[bool] = None, comm: Any = None) -> "Autoencoder":
         """Train on X (rows are samples; y is ignored, as for any scikit-learn transformer).
 
         The model learns to reconstruct X, or with ``target`` (an array with X's rows) to produce
@@ -315,8 +316,15 @@ class Autoencoder(Estimator, EpochDriver):
         the call trained with.
         ``validation_data`` (an array, or a pair (X_val, target_val) for a model trained with a
         target) takes precedence over ``validation_fraction``. Returns self.
+
+        With ``comm`` (an mpi4py communicator), every rank of it calls fit with its own rows and
+        they train one model together, as one process holding all the rows in rank order would
+        (fastae/_distributed.py): the same weights and history on every rank; save() then writes
+        from rank 0 alone.
         """
         cfg = _overridden(self._checked(), epochs=epochs, batch_size=batch_size, verbose=verbose, shuffle=shuffle)
+        if comm is not None:
+            return self._fit_over(comm, X, target, validation_data, callbacks, cfg, resume)
         n_epochs = cfg["epochs"]
         if resume:
             self._require_built("fit(resume=True)")
@@ -370,6 +378,64 @@ class Autoencoder(Estimator, EpochDriver):
             callbacks.insert(0, EarlyStopping("val_loss", cfg["patience"], cfg["min_delta"],
                                               bool(self.restore_best_weights)))
         self._train(X, rows, X_val, n_epochs, cfg, callbacks, target=T, val_target=T_val)
+        return self
+
+    def _fit_over(self, comm: Any, X: Any, target: Any, validation_data: Any, callbacks: Optional[Sequence[Any]],
+                  cfg: Dict[str, Any], resume: bool) -> "Autoencoder":
+        """fit on the ranks of comm, each with its rows X: checked on every rank first, and if any
+        rank's arguments are bad, every rank raises (the failing one with its own error and rank)."""
+        check_communicator(comm)
+        error: Optional[BaseException] = None
+        arrays: Tuple[Any, ...] = ()
+        try:
+            for name, unsupported in (("resume", resume), ("warm_start", self.warm_start),
+                                      ("scale", cfg["scale"] != "none"), ("missing", cfg["missing"] != "error"),
+                                      ("sparsity_weight", cfg["sparsity_weight"] > 0),
+                                      ("validation_fraction", cfg["validation_fraction"] is not None)):
+                if unsupported:
+                    raise ValueError(f"{name}: not supported with comm= yet (data-parallel training starts afresh, "
+                                     "without scaling, missing values, the KL sparsity penalty or a validation split; "
+                                     "pass each rank's validation rows as validation_data)")
+            names, shape = feature_names(X), sample_shape(X)
+            arr, low, high = as_matrix(X, "X", cfg["dtype"], None, cfg["n_threads"])
+            self._check_range(cfg, low, high, "X")
+            T = self._target(target, arr, cfg, None)
+            X_val, T_val = (self._validation_pair(validation_data, arr, T, cfg) if validation_data is not None
+                            else (None, None))
+            arrays = (names, shape, arr, T, X_val, T_val)
+        except (ValueError, TypeError) as err:
+            error = err
+        agree(comm, error, "fit")
+        names, shape, arr, T, X_val, T_val = arrays
+        layout = (arr.shape[1], None if T is None else T.shape[1], X_val is not None)
+        layouts = comm.allgather(layout)
+        if any(other != layouts[0] for other in layouts):
+            raise ValueError(f"X: the ranks disagree on (features, target columns, validation data): {layouts}; "
+                             "every rank must pass rows of the same width, and all or none validation_data")
+        parallel = DataParallel(comm, arr.shape[0])
+        previous = dict(self.__dict__)
+        try:
+            self.build(arr.shape[1], None if T is None else T.shape[1])
+            self._set_feature_names(names)
+            self._set_input_shape(shape)
+            self._fit_transforms(cfg, arr, T, None)
+            comm.Bcast(self._model.params, root=0)  # one seed gives every rank these weights; this makes it certain
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(previous)
+            raise
+        if X_val is not None:
+            self.history_["val_loss"] = []
+        callbacks = list(callbacks or [])
+        if self.early_stopping:
+            callbacks.insert(0, EarlyStopping("val_loss", cfg["patience"], cfg["min_delta"],
+                                              bool(self.restore_best_weights)))
+        self._parallel = parallel
+        try:
+            self._train(arr, None, X_val, cfg["epochs"], cfg, callbacks, target=T, val_target=T_val)
+        finally:
+            self._parallel = None
+        self._rank = parallel.rank
         return self
 
     @writes_model
@@ -542,7 +608,7 @@ class Autoencoder(Estimator, EpochDriver):
         model's dtype or to C order would copy more than CHUNK_BYTES: it is then converted and run
         piece by piece, so that memory holds one piece and the result. None: used or converted whole."""
         if not self.__sklearn_is_fitted__() or not isinstance(X, np.ndarray) or X.ndim < 2 or \
-                (X.dtype == self._dtype() and X.flags.c_contiguous):
+                (X.dtype == self._dtype() and X.flags.c_contiguous and X.flags.aligned):
             return None  # (an unfitted model is refused by the whole-array path)
         row_bytes = np.dtype(self._dtype()).itemsize * math.prod(X.shape[1:])
         return max(1, CHUNK_BYTES // row_bytes) if X.shape[0] * row_bytes > CHUNK_BYTES else None
@@ -655,9 +721,10 @@ class Autoencoder(Estimator, EpochDriver):
         self._model.row_losses(X, target, out, n_threads, 0, metric, per_feature, observed)
         return out, observed
 
-    def _mean_loss(self, X: np.ndarray, n_threads: int, target: Optional[np.ndarray] = None) -> float:
+    def _loss_sums(self, X: np.ndarray, n_threads: int, target: Optional[np.ndarray] = None) -> Tuple[float, float]:
+        """(the loss summed over every (observed) element, how many there are): val_loss's parts."""
         sums, counts = self._row_losses(X, n_threads, target)
-        return float(sums.sum() / counts.sum())  # the mean over every (observed) element
+        return float(sums.sum()), float(counts.sum())
 
     def _scored(self, X: Any, target: Any, what: str) -> Tuple[np.ndarray, Optional[np.ndarray]]:
         """(X, target) checked for evaluate or reconstruction_error."""
@@ -706,7 +773,8 @@ class Autoencoder(Estimator, EpochDriver):
                 return np.array([sums.sum(), counts.sum()])
             return float(np.divide(*sum(self._each_piece(X, totals))))
         X, T = self._scored(X, target, "evaluate")
-        return self._mean_loss(X, self._threads(), T)
+        total, count = self._loss_sums(X, self._threads(), T)
+        return total / count
 
     def score(self, X: Any, y: Any = None) -> float:
         """-evaluate(X): higher is better, for scikit-learn's model selection."""
@@ -781,7 +849,10 @@ class Autoencoder(Estimator, EpochDriver):
     def save(self, path: Any, include_optimizer: bool = True) -> None:
         """Write the model (hyperparameters, weights, optimizer state, history) to one file. With
         ``include_optimizer=False`` the optimizer state is left out (a third of the size with Adam):
-        the file loads for inference and for fresh or warm-started fits, not for fit(resume=True)."""
+        the file loads for inference and for fresh or warm-started fits, not for fit(resume=True).
+        After fit(comm=...), only rank 0 writes (every rank holds the same model)."""
+        if getattr(self, "_rank", 0) != 0:
+            return
         save_model(self, path, include_optimizer)
 
     @classmethod

@@ -115,11 +115,11 @@ class VariationalAutoencoder(Autoencoder):
     def _begin_epoch(self, epoch: int, cfg: Dict[str, Any]) -> None:
         self._model.set_beta(_beta_of(epoch, cfg))
 
-    def _epoch_parts(self, loss: float) -> Dict[str, float]:
-        return {"reconstruction": loss - self._model.last_penalty, "kl": self._model.last_kl}
+    def _epoch_parts(self, loss: float, penalty: float, kl: float) -> Dict[str, float]:
+        return {"reconstruction": loss - penalty, "kl": kl}
 
-    def _mean_loss(self, X: np.ndarray, n_threads: int, target: Optional[np.ndarray] = None) -> float:
-        return float(self._negative_elbo(X, n_threads).mean())  # val_loss: evaluate's measure
+    def _loss_sums(self, X: np.ndarray, n_threads: int, target: Optional[np.ndarray] = None) -> Tuple[float, float]:
+        return float(self._negative_elbo(X, n_threads).sum()), float(X.shape[0])  # val_loss: evaluate's measure
 
     # ----------------------------------------------------------------- inference
     def _heads(self, X: Any, what: str) -> Tuple[np.ndarray, np.ndarray]:

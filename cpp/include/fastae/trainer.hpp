@@ -34,9 +34,33 @@ struct BadRows : std::domain_error {
       : std::domain_error(what) {}
 };
 
+// Thrown by a data-parallel train_epoch when another process reported a bad step: every process
+// stopped before that step's update.
+struct StoppedElsewhere : std::runtime_error {
+  StoppedElsewhere() : std::runtime_error("training stopped: another process reported an error") {}
+};
+
 // The values every training row must hold when train_epoch checks them: finite, in [low, high].
 struct ValueRange {
   double low, high;
+};
+
+// Data-parallel training: one model trained by several processes, each holding some of the rows
+// (fastae/_distributed.py drives it over MPI). Every process runs the same steps; step s is a
+// global batch of step_rows[s] rows, of which this process holds rows[step_ends[s-1] ..
+// step_ends[s]) (indices into its x; possibly none). Each row's global index (keys) keys the
+// counter RNG, so noise and dropout are those of one process holding every row. After a step's
+// gradient (the sum over this process's rows, each scaled by the global batch), reduce(gradient,
+// size, status) sums it across the processes in place and returns the largest status (0: every
+// process is fine; this one passes 1 when its rows are bad): all then clip, update, or stop alike.
+template <class S>
+struct DataParallel {
+  const std::int64_t* rows = nullptr;
+  const std::int64_t* keys = nullptr;
+  const std::int64_t* step_ends = nullptr;
+  const std::int64_t* step_rows = nullptr;
+  Index n_steps = 0;
+  std::function<double(S*, Index, double)> reduce;
 };
 
 template <class S>
@@ -65,11 +89,21 @@ class Trainer {
   // With missing values (missing.hpp), NaN inputs are filled, NaN targets count for nothing, the
   // loss is the mean over each batch's observed entries, and a row with nothing observed stops
   // the epoch as a bad row does (always checked).
+  // With `parallel`, the steps are its global batches (subset, batch_size and shuffle are unused),
+  // and the return value is this process's part: see last_sums().
   double train_epoch(const ConstRowMap<S>& x, const ConstRowMap<S>* target, const std::int64_t* subset, Index n_subset,
                      Index batch_size,
                      bool shuffle, std::uint64_t& rng_state, int n_threads, const BatchHook& hook = {},
                      double hook_seconds = 0.1, const ValueRange* check = nullptr, const InputNoise& noise = {},
-                     std::uint64_t epoch = 0) {
+                     std::uint64_t epoch = 0, const DataParallel<S>* parallel = nullptr) {
+    if (parallel) {  // the steps' rows stand for the subset
+      subset = parallel->rows;
+      n_subset = parallel->n_steps > 0 ? parallel->step_ends[parallel->n_steps - 1] : 0;
+      shuffle = false;
+      batch_size = 1;
+      for (Index s = 0; s < parallel->n_steps; ++s)
+        batch_size = std::max<Index>(batch_size, parallel->step_ends[s] - (s ? parallel->step_ends[s - 1] : 0));
+    }
     const Index n = subset ? n_subset : x.rows();
     if (n <= 0) throw std::invalid_argument("X: no rows");
     if (x.cols() != net_.n_inputs()) throw std::invalid_argument("X: wrong number of columns");
@@ -92,6 +126,9 @@ class Trainer {
     } else {
       order_.clear();
     }
+    keys_ = parallel ? parallel->keys : order_.empty() ? nullptr : order_.data();  // what the counter RNG is keyed by
+    const Index n_steps = parallel ? parallel->n_steps : (n + batch_rows - 1) / batch_rows;
+    double remote_status = 0.0;  // the largest status the processes reported (parallel only)
 
     using Clock = std::chrono::steady_clock;
     const auto hook_every = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(hook_seconds));
@@ -109,8 +146,10 @@ class Trainer {
       const std::vector<ParamRange> mine = param_ranges(t, count, batch_rows);
       pack_panels(mine);
       thread_barrier(count);  // every thread's block of the packed weights is written
-      for (Index start = 0; start < n; start += batch_rows) {
-        const Index rows = std::min(batch_rows, n - start);
+      for (Index step = 0; step < n_steps; ++step) {
+        const Index start = parallel ? (step ? parallel->step_ends[step - 1] : 0) : step * batch_rows;
+        const Index rows = parallel ? parallel->step_ends[step] - start : std::min(batch_rows, n - start);
+        const Index mean_rows = parallel ? parallel->step_rows[step] : rows;  // what the loss is a mean over
         Index lo, hi;  // this thread's rows of the batch
         split_range(rows, t, count, lo, hi);
         const ConstRowMap<S> batch = use_order ? gather(x, ws_.batch, start, lo, hi) : middle_rows(x, start, rows);
@@ -123,7 +162,7 @@ class Trainer {
           bad_rows.store(true, std::memory_order_relaxed);
         const ConstRowMap<S> clean = scaled ? scale_batch(lo, hi, target != nullptr || masked) : raw_clean;
         const ConstRowMap<S> input = noise.active() ? noisy_input(batch, start, lo, hi, noise, epoch) : batch;
-        const BatchKeys keys{noise.seed, epoch, order_.empty() ? nullptr : order_.data() + start};
+        const BatchKeys keys{noise.seed, epoch, keys_ ? keys_ + start : nullptr};
         net_.forward_train(input, ws_, lo, hi, keys, packed_.view());
         if (code_means) {  // a deterministic reduction over the whole batch, only for the penalties that need it
           thread_barrier(count);  // every row's code is ready
@@ -139,11 +178,12 @@ class Trainer {
         }
         const ConstRowMap<S> mask(ws_.mask.data(), masked ? batch_rows : 0, net_.n_outputs(),
                                   Eigen::OuterStride<>(net_.n_outputs()));
-        net_.backward_train(clean, ws_, lo, hi, rows, packed_.view(), masked ? &mask : nullptr, std::max(observed, 1.0));
+        net_.backward_train(clean, ws_, lo, hi, mean_rows, packed_.view(), masked ? &mask : nullptr,
+                            std::max(observed, 1.0));
         if (t == 0) opt_->begin_step();  // nobody reads the step count until after the barrier
         thread_barrier(count);           // every row's outputs, dL/dz and loss are ready
-        if (bad_rows.load(std::memory_order_relaxed) || empty_rows.load(std::memory_order_relaxed))
-          break;  // every thread sees it here, before any update
+        const bool bad_here = bad_rows.load(std::memory_order_relaxed) || empty_rows.load(std::memory_order_relaxed);
+        if (bad_here && !parallel) break;  // every thread sees it here, before any update
 
         if (t == 0) {
           for (Index r = 0; r < rows; ++r) loss_sum += ws_.row_loss[static_cast<std::size_t>(r)];
@@ -155,6 +195,10 @@ class Trainer {
         if (count > 1) claim_weights(mine);  // while the gradients are computed
         double sum_sq = 0.0;
         for (const ParamRange& r : mine) {
+          if (parallel && rows == 0) {  // no rows of this step here: this process adds nothing
+            for (const FlatRange& f : r.flat) std::fill(grad_.data() + f.lo, grad_.data() + f.hi, S(0));
+            continue;
+          }
           if (r.mirror >= 0) {  // dL/dW_d[:, in_lo:in_hi) of the decoder layer that uses this W^T, first
             const LayerShape& sd = net_.layers()[static_cast<std::size_t>(r.mirror)];
             net_.layer_gradient(input, ws_, r.mirror, rows, 0, sd.in, r.in_lo, r.in_hi, 0, 0, grad_.data());
@@ -162,7 +206,23 @@ class Trainer {
           net_.layer_gradient(input, ws_, r.layer, rows, r.in_lo, r.in_hi, r.out_lo, r.out_hi, r.b_lo, r.b_hi,
                               grad_.data());
           if (r.mirror >= 0) net_.add_mirror_gradient(r.layer, r.in_lo, r.in_hi, grad_.data());  // dL/dW_e += (dL/dW_d)^T
-          for (const FlatRange& f : r.flat) sum_sq += opt_->clip_range(grad_.data(), f.lo, f.hi);
+          if (!parallel)
+            for (const FlatRange& f : r.flat) sum_sq += opt_->clip_range(grad_.data(), f.lo, f.hi);
+        }
+        if (parallel) {  // the sum over every process's rows, then clipping as one process would
+          thread_barrier(count);  // every thread's block of the gradient is ready
+          if (t == 0) {
+            try {
+              remote_status = parallel->reduce(grad_.data(), static_cast<Index>(grad_.size()), bad_here ? 1.0 : 0.0);
+            } catch (...) {  // never leave the other threads waiting at the barrier
+              hook_error = std::current_exception();
+              remote_status = -1.0;
+            }
+          }
+          thread_barrier(count);  // the summed gradient and the status are ready
+          if (remote_status != 0.0) break;  // every process stops at this step, before any update
+          for (const ParamRange& r : mine)
+            for (const FlatRange& f : r.flat) sum_sq += opt_->clip_range(grad_.data(), f.lo, f.hi);
         }
         sum_sq_[static_cast<std::size_t>(t)] = sum_sq;
         double total_sq = 0.0;
@@ -192,10 +252,16 @@ class Trainer {
     if (hook_error) std::rethrow_exception(hook_error);
     if (bad_rows) throw BadRows();
     if (empty_rows) throw BadRows("X: a training row has nothing observed (every value is NaN)");
+    if (remote_status != 0.0) throw StoppedElsewhere();
+    last_sums_ = {loss_sum, loss_count(n, observed_sum), penalty_sum, kl_sum, static_cast<double>(n)};
     last_penalty_ = penalty_sum / static_cast<double>(n);  // the penalties' mean over rows
     last_kl_ = kl_sum / static_cast<double>(n);
     return loss_sum / loss_count(n, observed_sum) + last_penalty_;
   }
+
+  // The last epoch's sums over this process's rows: loss, what it is a mean over (elements, or a
+  // VAE's rows), penalties, KL terms, rows. Data-parallel training adds them across processes.
+  const std::vector<double>& last_sums() const { return last_sums_; }
 
   // The penalties' part of the objective the last epoch returned (0 without penalties; a VAE's beta KL).
   double last_penalty() const { return last_penalty_; }
@@ -349,7 +415,7 @@ class Trainer {
                              std::uint64_t epoch) {
     for (Index r = lo; r < hi; ++r) {
       ws_.input.row(r) = batch.row(r);
-      const std::int64_t original = order_[static_cast<std::size_t>(start + r)];
+      const std::int64_t original = keys_[static_cast<std::size_t>(start + r)];
       add_noise<S>(noise, epoch, static_cast<std::uint64_t>(original), ws_.input.row(r).data(), batch.cols());
     }
     return rows_of<S>(static_cast<const S*>(ws_.input.data()), 0, ws_.input.rows(), batch.cols());
@@ -361,6 +427,8 @@ class Trainer {
   Vector<S> grad_;
   std::vector<double> sum_sq_;
   std::vector<std::int64_t> order_;
+  const std::int64_t* keys_ = nullptr;  // each batch row's index for the counter RNG: order_, or the global ones
+  std::vector<double> last_sums_;
   double last_penalty_ = 0.0, last_kl_ = 0.0;
   std::vector<double> reserved_dropout_;  // the dropout rates ws_ was sized for
   PackedWeights<S> packed_;  // W and W^T packed for the next step's products, where sgemm would pack them
