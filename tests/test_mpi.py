@@ -71,7 +71,10 @@ def relative(a, b):
                                     "activity_l1": 0.01, "dropout": 0.0}},
     {"class": "VariationalAutoencoder", "params": {"latent_dim": 2, "dropout": 0.0, "noise": "none"}},
     {"validation": True, "params": {"early_stopping": True, "patience": 1, "epochs": 6}},
-], ids=["float64-dropout-noise-clip", "float32-tied-l1-2threads", "vae", "validation-early-stopping"])
+    {"params": {"scale": "standard", "output_activation": "linear"}},
+    {"params": {"scale": "minmax", "loss": "bce"}},
+], ids=["float64-dropout-noise-clip", "float32-tied-l1-2threads", "vae", "validation-early-stopping",
+        "standard-scaling", "minmax-scaling-bce"])
 def test_ranks_train_as_one_process_on_the_concatenated_rows(tmp_path, ranks, case):
     reports, out, config = run(tmp_path, ranks, **case)
     assert all(r["error"] is None for r in reports), [r["error"] for r in reports]
@@ -98,7 +101,8 @@ def test_uneven_rows_and_repeated_runs_are_bitwise_identical(tmp_path):
 
 
 def test_a_detector_takes_the_percentile_of_every_ranks_scores(tmp_path):
-    reports, out, config = run(tmp_path, 2, detector=True, params={"dropout": 0.0, "noise": "none"})
+    reports, out, config = run(tmp_path, 2, detector=True, params={"dropout": 0.0, "noise": "none",
+                                                                   "scale": "standard", "output_activation": "linear"})
     assert all(r["error"] is None for r in reports), [r["error"] for r in reports]
     scores = np.concatenate([np.load(out / f"scores{r}.npy") for r in range(2)])
     assert reports[0]["threshold"] == reports[1]["threshold"] == pytest.approx(np.percentile(scores, 90), rel=1e-12)
@@ -130,9 +134,9 @@ def test_divergence_stops_every_rank_with_the_last_good_weights(tmp_path):
 
 
 def test_unsupported_options_are_refused_on_every_rank(tmp_path):
-    reports, _, _ = run(tmp_path, 2, params={"scale": "standard", "output_activation": "linear"})
-    assert reports[0]["error"].startswith("ValueError: rank 0: scale: not supported with comm=")
-    assert reports[1]["error"].startswith("ValueError: rank 1: scale")
+    reports, _, _ = run(tmp_path, 2, params={"missing": "mask"})
+    assert reports[0]["error"].startswith("ValueError: rank 0: missing: not supported with comm=")
+    assert reports[1]["error"].startswith("ValueError: rank 1: missing")
 
 
 def test_comm_must_be_a_communicator():

@@ -73,6 +73,18 @@ class DataParallel:
     def agree(self, error: Optional[BaseException], what: str) -> None:
         agree(self.comm, error, what)
 
+    def minimum(self, values: np.ndarray) -> np.ndarray:
+        """values' elementwise minimum over the ranks."""
+        out = np.asarray(values, dtype=np.float64).copy()
+        self.comm.Allreduce(self.MPI.IN_PLACE, out, op=self.MPI.MIN)
+        return out
+
+    def maximum(self, values: np.ndarray) -> np.ndarray:
+        """values' elementwise maximum over the ranks."""
+        out = np.asarray(values, dtype=np.float64).copy()
+        self.comm.Allreduce(self.MPI.IN_PLACE, out, op=self.MPI.MAX)
+        return out
+
     def broadcast(self, value: Any) -> Any:
         """Rank 0's value, on every rank."""
         return self.comm.bcast(value, root=0)

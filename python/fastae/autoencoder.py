@@ -389,13 +389,13 @@ class Autoencoder(Estimator, EpochDriver):
         arrays: Tuple[Any, ...] = ()
         try:
             for name, unsupported in (("resume", resume), ("warm_start", self.warm_start),
-                                      ("scale", cfg["scale"] != "none"), ("missing", cfg["missing"] != "error"),
+                                      ("missing", cfg["missing"] != "error"),
                                       ("sparsity_weight", cfg["sparsity_weight"] > 0),
                                       ("validation_fraction", cfg["validation_fraction"] is not None)):
                 if unsupported:
                     raise ValueError(f"{name}: not supported with comm= yet (data-parallel training starts afresh, "
-                                     "without scaling, missing values, the KL sparsity penalty or a validation split; "
-                                     "pass each rank's validation rows as validation_data)")
+                                     "without missing values, the KL sparsity penalty or a validation split; pass "
+                                     "each rank's validation rows as validation_data)")
             names, shape = feature_names(X), sample_shape(X)
             arr, low, high = as_matrix(X, "X", cfg["dtype"], None, cfg["n_threads"])
             self._check_range(cfg, low, high, "X")
@@ -418,7 +418,7 @@ class Autoencoder(Estimator, EpochDriver):
             self.build(arr.shape[1], None if T is None else T.shape[1])
             self._set_feature_names(names)
             self._set_input_shape(shape)
-            self._fit_transforms(cfg, arr, T, None)
+            self._fit_transforms(cfg, arr, T, None, parallel)  # the scaling of every rank's rows
             comm.Bcast(self._model.params, root=0)  # one seed gives every rank these weights; this makes it certain
         except BaseException:
             self.__dict__.clear()
@@ -525,11 +525,11 @@ class Autoencoder(Estimator, EpochDriver):
         return X_val, self._target(data[1], X_val, cfg, width, name="validation_data[1]")
 
     def _fit_transforms(self, cfg: Dict[str, Any], X: np.ndarray, T: Optional[np.ndarray],
-                        rows: Optional[np.ndarray]) -> None:
+                        rows: Optional[np.ndarray], across: Any = None) -> None:
         """The input transforms' statistics from X's training rows `rows` (default: all), given to C++:
-        the fill values of missing values, then the scaling."""
+        the fill values of missing values, then the scaling (with `across`, of every rank's rows)."""
         self._set_missing(fill_values(X, rows) if cfg["missing"] == "mask" else None)
-        self._set_scaling(fit_scaling(cfg["scale"], X, T, rows))
+        self._set_scaling(fit_scaling(cfg["scale"], X, T, rows, across))
         self._transforms_fitted = True
 
     def _set_input_shape(self, shape: Optional[Tuple[int, ...]]) -> None:
