@@ -325,6 +325,7 @@ class Autoencoder(Estimator, EpochDriver):
         cfg = _overridden(self._checked(), epochs=epochs, batch_size=batch_size, verbose=verbose, shuffle=shuffle)
         if comm is not None:
             return self._fit_over(comm, X, target, validation_data, callbacks, cfg, resume)
+        self._rank = 0  # trained here alone from now on: save() writes
         n_epochs = cfg["epochs"]
         if resume:
             self._require_built("fit(resume=True)")
