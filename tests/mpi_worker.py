@@ -46,6 +46,16 @@ def main() -> None:
             report["threshold"] = detector.threshold_
             np.save(out / f"scores{rank}.npy", detector.decision_scores_)
             model = detector.model_
+        elif config.get("resume"):  # half the epochs, save, every rank loads the file, then resume
+            epochs = model.epochs
+            model.fit(mine, comm=comm, epochs=epochs // 2)
+            model.save(out / "half.fae")
+            comm.Barrier()
+            model = fastae.load(out / "half.fae")
+            model.fit(mine, comm=comm, resume=True, epochs=epochs - epochs // 2)
+        elif config.get("warm_start"):  # a fit, then a warm-started one
+            model.fit(mine, comm=comm)
+            model.set_params(warm_start=True).fit(mine, comm=comm)
         else:
             kwargs = {"validation_data": mine[:10]} if config.get("validation") else {}
             model.fit(mine, comm=comm, callbacks=callbacks, **kwargs)

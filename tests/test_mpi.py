@@ -100,6 +100,23 @@ def test_uneven_rows_and_repeated_runs_are_bitwise_identical(tmp_path):
     assert relative(first[0]["weights"], one.get_weights()) <= 1e-10
 
 
+def test_resuming_from_a_file_continues_exactly(tmp_path):
+    whole, _, _ = run(tmp_path, 2)
+    resumed, _, _ = run(tmp_path, 2, resume=True)
+    assert all(r["error"] is None for r in resumed), [r["error"] for r in resumed]
+    assert all(np.array_equal(a, b) for a, b in zip(resumed[1]["weights"], whole[0]["weights"]))  # bitwise
+    assert resumed[1]["history"] == whole[0]["history"]
+
+
+def test_a_warm_start_goes_on_from_the_weights_as_one_process_would(tmp_path):
+    reports, _, config = run(tmp_path, 3, warm_start=True)
+    assert all(r["error"] is None for r in reports), [r["error"] for r in reports]
+    one = one_process({**BASE, "ranks": 3})
+    X = np.random.default_rng(0).random((BASE["rows"], BASE["features"]))
+    one.set_params(warm_start=True).fit(X)
+    assert relative(reports[2]["weights"], one.get_weights()) <= 1e-10
+
+
 def test_a_detector_takes_the_percentile_of_every_ranks_scores(tmp_path):
     reports, out, config = run(tmp_path, 2, detector=True, params={"dropout": 0.0, "noise": "none",
                                                                    "scale": "standard", "output_activation": "linear"})

@@ -384,48 +384,69 @@ class Autoencoder(Estimator, EpochDriver):
     def _fit_over(self, comm: Any, X: Any, target: Any, validation_data: Any, callbacks: Optional[Sequence[Any]],
                   cfg: Dict[str, Any], resume: bool) -> "Autoencoder":
         """fit on the ranks of comm, each with its rows X: checked on every rank first, and if any
-        rank's arguments are bad, every rank raises (the failing one with its own error and rank)."""
+        rank's arguments are bad, every rank raises (the failing one with its own error and rank).
+        A fresh fit builds the same network on every rank; warm_start and resume go on from the
+        model each rank holds (loaded from one file, or the last fit over comm), rank 0's state
+        copied to every rank first."""
         check_communicator(comm)
+        keep = resume or (self.warm_start and self.__sklearn_is_fitted__())
         error: Optional[BaseException] = None
         arrays: Tuple[Any, ...] = ()
         try:
-            for name, unsupported in (("resume", resume), ("warm_start", self.warm_start),
-                                      ("missing", cfg["missing"] != "error"),
+            for name, unsupported in (("missing", cfg["missing"] != "error"),
                                       ("sparsity_weight", cfg["sparsity_weight"] > 0),
                                       ("validation_fraction", cfg["validation_fraction"] is not None)):
                 if unsupported:
-                    raise ValueError(f"{name}: not supported with comm= yet (data-parallel training starts afresh, "
-                                     "without missing values, the KL sparsity penalty or a validation split; pass "
-                                     "each rank's validation rows as validation_data)")
+                    raise ValueError(f"{name}: not supported with comm= yet (data-parallel training has no missing "
+                                     "values, KL sparsity penalty or validation split; pass each rank's validation "
+                                     "rows as validation_data)")
+            if keep:
+                self._require_built("fit(resume=True)" if resume else "fit(warm_start=True)")
+                if resume and not self._optimizer_saved:
+                    raise ValueError("resume: the model was saved with include_optimizer=False, so training cannot "
+                                     "continue exactly; fit with warm_start=True")
+                self._check_architecture("fit")
             names, shape = feature_names(X), sample_shape(X)
-            arr, low, high = as_matrix(X, "X", cfg["dtype"], None, cfg["n_threads"])
+            arr, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if keep else None, cfg["n_threads"])
             self._check_range(cfg, low, high, "X")
-            T = self._target(target, arr, cfg, None)
+            T = self._target(target, arr, cfg, self.n_outputs_ if keep else None)
             X_val, T_val = (self._validation_pair(validation_data, arr, T, cfg) if validation_data is not None
                             else (None, None))
+            if keep:
+                self._check_feature_names(names, "fit")
+                self._check_output_width(arr, T, "fit")
+                if resume and X_val is not None and self.history_["loss"] and "val_loss" not in self.history_:
+                    raise ValueError("fit(resume=True): the model was trained without validation; the history "
+                                     "cannot gain a val_loss column now")
             arrays = (names, shape, arr, T, X_val, T_val)
         except (ValueError, TypeError) as err:
             error = err
         agree(comm, error, "fit")
         names, shape, arr, T, X_val, T_val = arrays
-        layout = (arr.shape[1], None if T is None else T.shape[1], X_val is not None)
+        layout = (arr.shape[1], None if T is None else T.shape[1], X_val is not None, keep)
         layouts = comm.allgather(layout)
         if any(other != layouts[0] for other in layouts):
-            raise ValueError(f"X: the ranks disagree on (features, target columns, validation data): {layouts}; "
-                             "every rank must pass rows of the same width, and all or none validation_data")
+            raise ValueError(f"X: the ranks disagree on (features, target columns, validation data, continuing): "
+                             f"{layouts}; every rank must pass rows of the same width, all or none validation_data, "
+                             "and hold the same model")
         parallel = DataParallel(comm, arr.shape[0])
         previous = dict(self.__dict__)
         try:
-            self.build(arr.shape[1], None if T is None else T.shape[1])
-            self._set_feature_names(names)
-            self._set_input_shape(shape)
-            self._fit_transforms(cfg, arr, T, None, parallel)  # the scaling of every rank's rows
-            comm.Bcast(self._model.params, root=0)  # one seed gives every rank these weights; this makes it certain
+            if keep:
+                if not resume:  # warm start: these weights, a fresh optimizer and history
+                    self._model.set_optimizer(self._core_optimizer(cfg))
+                    self.history_ = self._empty_history()
+            else:
+                self.build(arr.shape[1], None if T is None else T.shape[1])
+                self._set_feature_names(names)
+                self._set_input_shape(shape)
+                self._fit_transforms(cfg, arr, T, None, parallel)  # the scaling of every rank's rows
+            self._share_state(comm)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(previous)
             raise
-        if X_val is not None:
+        if X_val is not None and not self.history_["loss"]:
             self.history_["val_loss"] = []
         callbacks = list(callbacks or [])
         if self.early_stopping:
@@ -438,6 +459,15 @@ class Autoencoder(Estimator, EpochDriver):
             self._parallel = None
         self._rank = parallel.rank
         return self
+
+    def _share_state(self, comm: Any) -> None:
+        """Rank 0's weights, optimizer state and shuffle state on every rank (a fresh build gives
+        every rank the same ones from one seed; this makes it certain, and carries a resumed model's)."""
+        comm.Bcast(self._model.params, root=0)
+        for _, slot in self._model.optimizer_slots():
+            comm.Bcast(slot, root=0)
+        self._model.optimizer_steps, self._rng_state, self.history_ = comm.bcast(
+            (self._model.optimizer_steps, self._rng_state, self.history_), root=0)
 
     @writes_model
     def partial_fit(self, X: Any, y: Any = None, *, target: Any = None, batch_size: Optional[int] = None,
