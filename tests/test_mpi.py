@@ -49,7 +49,10 @@ def run(tmp_path, ranks, **changes):
 
 def one_process(config, validation=False):
     """The same model trained in one process on every rank's rows, in rank order."""
-    X = np.random.default_rng(0).random((config["rows"], config["features"])).astype(config["dtype"])
+    sys.path.insert(0, str(WORKER.parent))
+    from mpi_worker import dataset
+
+    X = dataset(config)
     model = getattr(fastae, config["class"])(**config["params"])
     kwargs = {}
     if validation:
@@ -73,8 +76,11 @@ def relative(a, b):
     {"validation": True, "params": {"early_stopping": True, "patience": 1, "epochs": 6}},
     {"params": {"scale": "standard", "output_activation": "linear"}},
     {"params": {"scale": "minmax", "loss": "bce"}},
+    {"params": {"validation_fraction": 0.2, "scale": "standard", "output_activation": "linear",
+                "early_stopping": True, "patience": 1, "epochs": 6}},
+    {"holes": True, "params": {"missing": "mask", "scale": "standard", "output_activation": "linear"}},
 ], ids=["float64-dropout-noise-clip", "float32-tied-l1-2threads", "vae", "validation-early-stopping",
-        "standard-scaling", "minmax-scaling-bce"])
+        "standard-scaling", "minmax-scaling-bce", "validation-fraction", "missing-values"])
 def test_ranks_train_as_one_process_on_the_concatenated_rows(tmp_path, ranks, case):
     reports, out, config = run(tmp_path, ranks, **case)
     assert all(r["error"] is None for r in reports), [r["error"] for r in reports]
@@ -151,9 +157,9 @@ def test_divergence_stops_every_rank_with_the_last_good_weights(tmp_path):
 
 
 def test_unsupported_options_are_refused_on_every_rank(tmp_path):
-    reports, _, _ = run(tmp_path, 2, params={"missing": "mask"})
-    assert reports[0]["error"].startswith("ValueError: rank 0: missing: not supported with comm=")
-    assert reports[1]["error"].startswith("ValueError: rank 1: missing")
+    reports, _, _ = run(tmp_path, 2, params={"sparsity_weight": 0.1, "latent_activation": "sigmoid"})
+    assert reports[0]["error"].startswith("ValueError: rank 0: sparsity_weight: not supported with comm=")
+    assert reports[1]["error"].startswith("ValueError: rank 1: sparsity_weight")
 
 
 def test_comm_must_be_a_communicator():

@@ -34,19 +34,32 @@ class DataParallel:
         self.counts: List[int] = comm.allgather(int(n_local))  # once: every rank's row count
         self.offset = sum(self.counts[:self.rank])  # this rank's first row in the global order
         self.n_local, self.n_global = int(n_local), sum(self.counts)
+        self.train_rows = np.arange(self.n_global, dtype=np.int64)  # the global rows the epochs train on
         self.failed_rank: Optional[int] = None
         self._status = np.zeros(1)
+        self._count = np.zeros(1)
+
+    def train_on(self, rows: np.ndarray) -> None:
+        """Train on these global rows alone (sorted; the rest are validation rows)."""
+        self.train_rows = np.asarray(rows, dtype=np.int64)
+
+    def local(self, rows: np.ndarray) -> np.ndarray:
+        """The global rows (sorted) that this rank holds, as indices into its X."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return rows[(rows >= self.offset) & (rows < self.offset + self.n_local)] - self.offset
 
     def steps(self, batch_size: int, shuffle: bool,
               rng_state: int) -> Tuple[Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], int]:
         """((rows, keys, step_ends, step_rows) of this rank for one epoch, the next rng state): the
-        global order shuffled as train_epoch shuffles n_global rows, cut into global batches."""
-        if shuffle:
-            order, rng_state = _core.shuffled_order(self.n_global, rng_state)
+        global training rows shuffled as train_epoch shuffles them, cut into global batches."""
+        n = len(self.train_rows)
+        if shuffle:  # train_epoch's shuffle of its rows: the same permutation of positions
+            permutation, rng_state = _core.shuffled_order(n, rng_state)
+            order = self.train_rows[permutation]
         else:
-            order = np.arange(self.n_global, dtype=np.int64)
-        batch = min(batch_size, self.n_global)
-        step_of = np.arange(self.n_global, dtype=np.int64) // batch  # the global step of each position
+            order = self.train_rows
+        batch = min(batch_size, n)
+        step_of = np.arange(n, dtype=np.int64) // batch  # the global step of each position
         n_steps = int(step_of[-1]) + 1
         mine = (order >= self.offset) & (order < self.offset + self.n_local)
         keys = np.ascontiguousarray(order[mine])  # global indices: the counter RNG's keys
@@ -63,6 +76,12 @@ class DataParallel:
         self.comm.Allreduce(self.MPI.IN_PLACE, self._status, op=self.MPI.MAX)
         self.failed_rank = int(self._status[0]) - 1 if self._status[0] != FINE else None
         return float(self._status[0])
+
+    def count(self, value: float) -> float:
+        """One number summed over the ranks (a step's observed count, with missing values)."""
+        self._count[0] = value
+        self.comm.Allreduce(self.MPI.IN_PLACE, self._count, op=self.MPI.SUM)
+        return float(self._count[0])
 
     def total(self, values: Sequence[float]) -> np.ndarray:
         """values summed over the ranks (float64)."""

@@ -47,7 +47,7 @@ class EpochDriver:
                                 "verbose": cfg["verbose"]}
         if self._set_objective(cfg) and "penalty" not in history:
             history["penalty"] = [math.nan] * first  # earlier epochs trained without penalties
-        n_rows = parallel.n_global if parallel else X.shape[0] if rows is None else len(rows)
+        n_rows = len(parallel.train_rows) if parallel else X.shape[0] if rows is None else len(rows)
         progress = ProgressLine(cfg["verbose"], first, first + n_epochs, n_rows) if cfg["verbose"] and here else None
         self.stop_training = False
         self._optimizer_saved = True  # from here on the optimizer state is this training's, whole
@@ -113,7 +113,7 @@ class EpochDriver:
                 steps, next_state = parallel.steps(cfg["batch_size"], cfg["shuffle"], self._rng_state)
                 model.train_epoch(X, target, cfg["batch_size"], False, self._rng_state, team, None, hook,
                                   ProgressLine.hook_seconds, value_range, noise, noise_level, self._noise_seed, epoch,
-                                  steps, parallel.reduce)
+                                  steps, parallel.reduce, parallel.count)
                 self._rng_state = next_state
                 loss_sum, count, penalty_sum, kl_sum, n_rows = parallel.total(model.last_sums).tolist()
                 penalty, kl = penalty_sum / n_rows, kl_sum / n_rows

@@ -3,7 +3,7 @@ column's mean over the training rows (cpp/include/fastae/missing.hpp)."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -12,9 +12,10 @@ __all__ = ["fill_values"]
 _CHUNK = 8192  # rows per pass: no copy of X
 
 
-def fill_values(X: np.ndarray, rows: Optional[np.ndarray], name: str = "X") -> np.ndarray:
+def fill_values(X: np.ndarray, rows: Optional[np.ndarray], name: str = "X", across: Any = None) -> np.ndarray:
     """Each column's mean over its observed (non-NaN) values in X's rows `rows` (default: all),
-    in float64; a column with nothing observed there is refused by name."""
+    in float64; a column with nothing observed there is refused by name. With `across` (a
+    _distributed.DataParallel), the means are over every rank's rows."""
     n = X.shape[0] if rows is None else len(rows)
     total = np.zeros(X.shape[1])
     count = np.zeros(X.shape[1])
@@ -23,6 +24,8 @@ def fill_values(X: np.ndarray, rows: Optional[np.ndarray], name: str = "X") -> n
         observed = ~np.isnan(c)
         total += np.where(observed, c, 0).sum(axis=0, dtype=np.float64)
         count += observed.sum(axis=0)
+    if across is not None:
+        total, count = across.total(total), across.total(count)
     empty = np.flatnonzero(count == 0)
     if empty.size:
         raise ValueError(f"{name}: column {int(empty[0])} has no observed value in the training rows "

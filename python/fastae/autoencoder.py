@@ -393,13 +393,9 @@ class Autoencoder(Estimator, EpochDriver):
         error: Optional[BaseException] = None
         arrays: Tuple[Any, ...] = ()
         try:
-            for name, unsupported in (("missing", cfg["missing"] != "error"),
-                                      ("sparsity_weight", cfg["sparsity_weight"] > 0),
-                                      ("validation_fraction", cfg["validation_fraction"] is not None)):
-                if unsupported:
-                    raise ValueError(f"{name}: not supported with comm= yet (data-parallel training has no missing "
-                                     "values, KL sparsity penalty or validation split; pass each rank's validation "
-                                     "rows as validation_data)")
+            if cfg["sparsity_weight"] > 0:
+                raise ValueError("sparsity_weight: not supported with comm= yet (the KL sparsity penalty needs the "
+                                 "code's means over the global batch inside each step)")
             if keep:
                 self._require_built("fit(resume=True)" if resume else "fit(warm_start=True)")
                 if resume and not self._optimizer_saved:
@@ -407,7 +403,8 @@ class Autoencoder(Estimator, EpochDriver):
                                      "continue exactly; fit with warm_start=True")
                 self._check_architecture("fit")
             names, shape = feature_names(X), sample_shape(X)
-            arr, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if keep else None, cfg["n_threads"])
+            arr, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if keep else None, cfg["n_threads"],
+                                       missing=cfg["missing"])
             self._check_range(cfg, low, high, "X")
             T = self._target(target, arr, cfg, self.n_outputs_ if keep else None)
             X_val, T_val = (self._validation_pair(validation_data, arr, T, cfg) if validation_data is not None
@@ -431,6 +428,7 @@ class Autoencoder(Estimator, EpochDriver):
                              "and hold the same model")
         parallel = DataParallel(comm, arr.shape[0])
         previous = dict(self.__dict__)
+        rows = None
         try:
             if keep:
                 if not resume:  # warm start: these weights, a fresh optimizer and history
@@ -440,7 +438,13 @@ class Autoencoder(Estimator, EpochDriver):
                 self.build(arr.shape[1], None if T is None else T.shape[1])
                 self._set_feature_names(names)
                 self._set_input_shape(shape)
-                self._fit_transforms(cfg, arr, T, None, parallel)  # the scaling of every rank's rows
+            if X_val is None and cfg["validation_fraction"] is not None:  # the one-process split of the global rows
+                train, val = self._split(parallel.n_global, cfg["validation_fraction"])
+                rows, val_rows = parallel.local(train), parallel.local(val)
+                parallel.train_on(train)
+                X_val, T_val = arr[val_rows], None if T is None else T[val_rows]
+            if not keep:
+                self._fit_transforms(cfg, arr, T, rows, parallel)  # the scaling of every rank's training rows
             self._share_state(comm)
         except BaseException:
             self.__dict__.clear()
@@ -454,7 +458,7 @@ class Autoencoder(Estimator, EpochDriver):
                                               bool(self.restore_best_weights)))
         self._parallel = parallel
         try:
-            self._train(arr, None, X_val, cfg["epochs"], cfg, callbacks, target=T, val_target=T_val)
+            self._train(arr, rows, X_val, cfg["epochs"], cfg, callbacks, target=T, val_target=T_val)
         finally:
             self._parallel = None
         self._rank = parallel.rank
@@ -559,7 +563,7 @@ class Autoencoder(Estimator, EpochDriver):
                         rows: Optional[np.ndarray], across: Any = None) -> None:
         """The input transforms' statistics from X's training rows `rows` (default: all), given to C++:
         the fill values of missing values, then the scaling (with `across`, of every rank's rows)."""
-        self._set_missing(fill_values(X, rows) if cfg["missing"] == "mask" else None)
+        self._set_missing(fill_values(X, rows, across=across) if cfg["missing"] == "mask" else None)
         self._set_scaling(fit_scaling(cfg["scale"], X, T, rows, across))
         self._transforms_fitted = True
 
@@ -574,10 +578,11 @@ class Autoencoder(Estimator, EpochDriver):
             raise ValueError(f"target: the model was built to produce {self.n_outputs_} columns from X's "
                              f"{X.shape[1]}; {what} needs target=")
 
-    def _split(self, X: np.ndarray, fraction: float) -> Tuple[np.ndarray, np.ndarray]:
+    def _split(self, X: Any, fraction: float) -> Tuple[np.ndarray, np.ndarray]:
         """(training row indices, validation row indices): a seeded split of ceil(fraction * n)
-        rows, the same for every fit of this model. The training rows are not copied."""
-        n = X.shape[0]
+        rows, the same for every fit of this model. The training rows are not copied. X may be
+        the row count itself (a data-parallel fit splits the global rows)."""
+        n = X if isinstance(X, int) else X.shape[0]
         n_val = math.ceil(fraction * n)
         if n_val >= n:
             raise ValueError(f"validation_fraction: {fraction} of n_samples={n} leaves no rows to train on")

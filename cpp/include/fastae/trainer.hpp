@@ -53,6 +53,8 @@ struct ValueRange {
 // gradient (the sum over this process's rows, each scaled by the global batch), reduce(gradient,
 // size, status) sums it across the processes in place and returns the largest status (0: every
 // process is fine; this one passes 1 when its rows are bad): all then clip, update, or stop alike.
+// With missing values, total(count) adds each step's observed count across the processes first:
+// the loss is a mean over the global batch's observed entries.
 template <class S>
 struct DataParallel {
   const std::int64_t* rows = nullptr;
@@ -61,6 +63,7 @@ struct DataParallel {
   const std::int64_t* step_rows = nullptr;
   Index n_steps = 0;
   std::function<double(S*, Index, double)> reduce;
+  std::function<double(double)> total;
 };
 
 template <class S>
@@ -129,6 +132,7 @@ class Trainer {
     keys_ = parallel ? parallel->keys : order_.empty() ? nullptr : order_.data();  // what the counter RNG is keyed by
     const Index n_steps = parallel ? parallel->n_steps : (n + batch_rows - 1) / batch_rows;
     double remote_status = 0.0;  // the largest status the processes reported (parallel only)
+    double global_observed = 0.0;  // a step's observed count over every process (parallel, missing values)
 
     using Clock = std::chrono::steady_clock;
     const auto hook_every = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(hook_seconds));
@@ -176,10 +180,23 @@ class Trainer {
           thread_barrier(count);  // every row's count is ready; each thread adds them in row order
           for (Index r = 0; r < rows; ++r) observed += ws_.row_observed[static_cast<std::size_t>(r)];
         }
+        double mean_over = observed;  // what the loss is a mean over: the global batch's observed entries
+        if (masked && parallel) {
+          if (t == 0) {
+            try {
+              global_observed = parallel->total(observed);
+            } catch (...) {  // never leave the other threads waiting at the barrier
+              hook_error = std::current_exception();
+              global_observed = observed;
+            }
+          }
+          thread_barrier(count);  // the global count is ready
+          mean_over = global_observed;
+        }
         const ConstRowMap<S> mask(ws_.mask.data(), masked ? batch_rows : 0, net_.n_outputs(),
                                   Eigen::OuterStride<>(net_.n_outputs()));
         net_.backward_train(clean, ws_, lo, hi, mean_rows, packed_.view(), masked ? &mask : nullptr,
-                            std::max(observed, 1.0));
+                            std::max(mean_over, 1.0));
         if (t == 0) opt_->begin_step();  // nobody reads the step count until after the barrier
         thread_barrier(count);           // every row's outputs, dL/dz and loss are ready
         const bool bad_here = bad_rows.load(std::memory_order_relaxed) || empty_rows.load(std::memory_order_relaxed);
