@@ -79,8 +79,9 @@ def relative(a, b):
     {"params": {"validation_fraction": 0.2, "scale": "standard", "output_activation": "linear",
                 "early_stopping": True, "patience": 1, "epochs": 6}},
     {"holes": True, "params": {"missing": "mask", "scale": "standard", "output_activation": "linear"}},
+    {"params": {"sparsity_weight": 0.5, "sparsity_target": 0.1, "latent_activation": "sigmoid", "n_threads": 2}},
 ], ids=["float64-dropout-noise-clip", "float32-tied-l1-2threads", "vae", "validation-early-stopping",
-        "standard-scaling", "minmax-scaling-bce", "validation-fraction", "missing-values"])
+        "standard-scaling", "minmax-scaling-bce", "validation-fraction", "missing-values", "kl-sparsity"])
 def test_ranks_train_as_one_process_on_the_concatenated_rows(tmp_path, ranks, case):
     reports, out, config = run(tmp_path, ranks, **case)
     assert all(r["error"] is None for r in reports), [r["error"] for r in reports]
@@ -156,9 +157,9 @@ def test_divergence_stops_every_rank_with_the_last_good_weights(tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(reports[0]["weights"], reports[1]["weights"]))
 
 
-def test_unsupported_options_are_refused_on_every_rank(tmp_path):
-    reports, _, _ = run(tmp_path, 2, params={"sparsity_weight": 0.1, "latent_activation": "sigmoid"})
-    assert reports[0]["error"].startswith("ValueError: rank 0: sparsity_weight: not supported with comm=")
+def test_a_bad_hyperparameter_is_refused_on_every_rank(tmp_path):
+    reports, _, _ = run(tmp_path, 2, params={"sparsity_weight": 0.1})  # needs latent_activation="sigmoid"
+    assert reports[0]["error"].startswith("ValueError: rank 0: sparsity_weight: the KL sparsity penalty")
     assert reports[1]["error"].startswith("ValueError: rank 1: sparsity_weight")
 
 

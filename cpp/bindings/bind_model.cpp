@@ -144,7 +144,7 @@ void bind_model_for(py::module_& m, const char* name) {
              py::object progress, double hook_seconds, std::optional<std::pair<double, double>> value_range,
              const std::string& noise, double noise_level, std::uint64_t noise_seed, std::uint64_t epoch,
              std::optional<std::tuple<Int64Ref, Int64Ref, Int64Ref, Int64Ref>> steps, py::object reduce,
-             py::object total) {
+             py::object add) {
             // At a batch boundary, at most every hook_seconds: let Python handle signals (Ctrl-C
             // raises KeyboardInterrupt here) and report progress; an exception stops the epoch.
             BatchHook hook = [&progress](Index rows_done, double mean_loss) {
@@ -160,19 +160,19 @@ void bind_model_for(py::module_& m, const char* name) {
             if (steps) {
               const auto& [local_rows, keys, step_ends, step_rows] = *steps;
               if (keys.size() != local_rows.size() || step_rows.size() != step_ends.size() || step_ends.size() == 0 ||
-                  step_ends[step_ends.size() - 1] != local_rows.size() || reduce.is_none())
-                throw std::invalid_argument("steps: (rows, keys, step_ends, step_rows) of matching sizes and a reduce");
+                  step_ends[step_ends.size() - 1] != local_rows.size() || reduce.is_none() || add.is_none())
+                throw std::invalid_argument("steps: (rows, keys, step_ends, step_rows) of matching sizes, reduce and add");
               parallel = {local_rows.data(), keys.data(), step_ends.data(), step_rows.data(), step_ends.size(), {}};
               parallel.reduce = [&reduce](S* gradient, Index size, double status) {
                 py::gil_scoped_acquire gil;
                 py::capsule borrowed(gradient, [](void*) {});  // a view of the trainer's buffer, not a copy
                 return reduce(py::array_t<S>(size, gradient, borrowed), status).template cast<double>();
               };
-              if (!total.is_none())
-                parallel.total = [&total](double value) {
-                  py::gil_scoped_acquire gil;
-                  return total(value).template cast<double>();
-                };
+              parallel.add = [&add](double* values, Index size) {
+                py::gil_scoped_acquire gil;
+                py::capsule borrowed(values, [](void*) {});
+                add(py::array_t<double>(size, values, borrowed));
+              };
             }
             double loss;
             {
@@ -190,7 +190,7 @@ void bind_model_for(py::module_& m, const char* name) {
           py::arg("rows") = py::none(), py::arg("progress") = py::none(), py::arg("hook_seconds") = 0.1,
           py::arg("value_range") = py::none(), py::arg("noise") = "none", py::arg("noise_level") = 0.0,
           py::arg("noise_seed") = 0, py::arg("epoch") = 0, py::arg("steps") = py::none(),
-          py::arg("reduce") = py::none(), py::arg("total") = py::none(),
+          py::arg("reduce") = py::none(), py::arg("add") = py::none(),
           "One epoch over X (or its rows `rows`), learning to produce target (None: X itself); returns (objective, "
           "next rng state). "
           "With noise ('gaussian', 'masking', 'salt_pepper'), each row gets the noise of (noise_seed, epoch, its "
@@ -201,7 +201,8 @@ void bind_model_for(py::module_& m, const char* name) {
           "Data-parallel: steps=(rows, keys, step_ends, step_rows) (int64 arrays: this process's rows of every global "
           "step in order, their global indices, where each step's rows end, each step's global batch size) and "
           "reduce(gradient_view, status) -> the largest status, which sums the gradient across processes in place, "
-          "and with missing values total(count) -> the sum of a step's observed count over the processes; "
+          "and add(float64 view), which sums it across the processes in place (a step's observed count with missing "
+          "values, the code's means with the KL sparsity penalty); "
           "the objective is then this process's part (last_sums).")
       .def(
           "apply",

@@ -37,7 +37,6 @@ class DataParallel:
         self.train_rows = np.arange(self.n_global, dtype=np.int64)  # the global rows the epochs train on
         self.failed_rank: Optional[int] = None
         self._status = np.zeros(1)
-        self._count = np.zeros(1)
 
     def train_on(self, rows: np.ndarray) -> None:
         """Train on these global rows alone (sorted; the rest are validation rows)."""
@@ -77,11 +76,10 @@ class DataParallel:
         self.failed_rank = int(self._status[0]) - 1 if self._status[0] != FINE else None
         return float(self._status[0])
 
-    def count(self, value: float) -> float:
-        """One number summed over the ranks (a step's observed count, with missing values)."""
-        self._count[0] = value
-        self.comm.Allreduce(self.MPI.IN_PLACE, self._count, op=self.MPI.SUM)
-        return float(self._count[0])
+    def add(self, values: np.ndarray) -> None:
+        """values (float64) summed over the ranks in place: a step's observed count with missing
+        values, the code's batch means with the KL sparsity penalty."""
+        self.comm.Allreduce(self.MPI.IN_PLACE, values, op=self.MPI.SUM)
 
     def total(self, values: Sequence[float]) -> np.ndarray:
         """values summed over the ranks (float64)."""

@@ -113,7 +113,7 @@ class EpochDriver:
                 steps, next_state = parallel.steps(cfg["batch_size"], cfg["shuffle"], self._rng_state)
                 model.train_epoch(X, target, cfg["batch_size"], False, self._rng_state, team, None, hook,
                                   ProgressLine.hook_seconds, value_range, noise, noise_level, self._noise_seed, epoch,
-                                  steps, parallel.reduce, parallel.count)
+                                  steps, parallel.reduce, parallel.add)
                 self._rng_state = next_state
                 loss_sum, count, penalty_sum, kl_sum, n_rows = parallel.total(model.last_sums).tolist()
                 penalty, kl = penalty_sum / n_rows, kl_sum / n_rows

@@ -322,9 +322,10 @@ class Autoencoder(Estimator, EpochDriver):
         (fastae/_distributed.py): the same weights and history on every rank; save() then writes
         from rank 0 alone.
         """
-        cfg = _overridden(self._checked(), epochs=epochs, batch_size=batch_size, verbose=verbose, shuffle=shuffle)
+        overrides = dict(epochs=epochs, batch_size=batch_size, verbose=verbose, shuffle=shuffle)
         if comm is not None:
-            return self._fit_over(comm, X, target, validation_data, callbacks, cfg, resume)
+            return self._fit_over(comm, X, target, validation_data, callbacks, overrides, resume)
+        cfg = _overridden(self._checked(), **overrides)
         self._rank = 0  # trained here alone from now on: save() writes
         n_epochs = cfg["epochs"]
         if resume:
@@ -382,7 +383,7 @@ class Autoencoder(Estimator, EpochDriver):
         return self
 
     def _fit_over(self, comm: Any, X: Any, target: Any, validation_data: Any, callbacks: Optional[Sequence[Any]],
-                  cfg: Dict[str, Any], resume: bool) -> "Autoencoder":
+                  overrides: Dict[str, Any], resume: bool) -> "Autoencoder":
         """fit on the ranks of comm, each with its rows X: checked on every rank first, and if any
         rank's arguments are bad, every rank raises (the failing one with its own error and rank).
         A fresh fit builds the same network on every rank; warm_start and resume go on from the
@@ -392,10 +393,9 @@ class Autoencoder(Estimator, EpochDriver):
         keep = resume or (self.warm_start and self.__sklearn_is_fitted__())
         error: Optional[BaseException] = None
         arrays: Tuple[Any, ...] = ()
+        cfg: Dict[str, Any] = {}
         try:
-            if cfg["sparsity_weight"] > 0:
-                raise ValueError("sparsity_weight: not supported with comm= yet (the KL sparsity penalty needs the "
-                                 "code's means over the global batch inside each step)")
+            cfg = _overridden(self._checked(), **overrides)  # here: a rank with other hyperparameters fails alone
             if keep:
                 self._require_built("fit(resume=True)" if resume else "fit(warm_start=True)")
                 if resume and not self._optimizer_saved:

@@ -245,14 +245,15 @@ class Network {
   }
 
   // Between the two parts, when a penalty needs them (penalties().needs_code_means()), after every
-  // thread's forward: the batch means of code units [j_lo, j_hi) over all `batch_rows` rows, summed
-  // in row order (so they do not depend on the thread count), into ws.code_means (sized to the
-  // code's width beforehand). Threads take their own units.
-  void code_means(Workspace<S>& ws, Index j_lo, Index j_hi, Index batch_rows) const {
+  // thread's forward: the batch means of code units [j_lo, j_hi) over the batch's `rows` rows,
+  // summed in row order (so they do not depend on the thread count) and divided by `batch_rows`
+  // (rows, or a data-parallel step's global batch, whose processes then add their parts), into
+  // ws.code_means (sized to the code's width beforehand). Threads take their own units.
+  void code_means(Workspace<S>& ws, Index j_lo, Index j_hi, Index rows, Index batch_rows) const {
     const RowMatrix<S>& code = ws.outputs[static_cast<std::size_t>(penalties_.code_layer)];
     for (Index j = j_lo; j < j_hi; ++j) {
       double sum = 0.0;
-      for (Index r = 0; r < batch_rows; ++r) sum += static_cast<double>(code(r, j));
+      for (Index r = 0; r < rows; ++r) sum += static_cast<double>(code(r, j));
       ws.code_means[static_cast<std::size_t>(j)] = sum / static_cast<double>(batch_rows);  // rho_hat_j
     }
   }

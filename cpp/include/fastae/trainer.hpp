@@ -53,8 +53,9 @@ struct ValueRange {
 // gradient (the sum over this process's rows, each scaled by the global batch), reduce(gradient,
 // size, status) sums it across the processes in place and returns the largest status (0: every
 // process is fine; this one passes 1 when its rows are bad): all then clip, update, or stop alike.
-// With missing values, total(count) adds each step's observed count across the processes first:
-// the loss is a mean over the global batch's observed entries.
+// add(values, size) sums doubles across the processes in place: with missing values each step's
+// observed count (the loss is a mean over the global batch's observed entries), and with the KL
+// sparsity penalty the code's batch means.
 template <class S>
 struct DataParallel {
   const std::int64_t* rows = nullptr;
@@ -63,7 +64,7 @@ struct DataParallel {
   const std::int64_t* step_rows = nullptr;
   Index n_steps = 0;
   std::function<double(S*, Index, double)> reduce;
-  std::function<double(double)> total;
+  std::function<void(double*, Index)> add;
 };
 
 template <class S>
@@ -130,6 +131,7 @@ class Trainer {
       order_.clear();
     }
     keys_ = parallel ? parallel->keys : order_.empty() ? nullptr : order_.data();  // what the counter RNG is keyed by
+    parallel_ = parallel;
     const Index n_steps = parallel ? parallel->n_steps : (n + batch_rows - 1) / batch_rows;
     double remote_status = 0.0;  // the largest status the processes reported (parallel only)
     double global_observed = 0.0;  // a step's observed count over every process (parallel, missing values)
@@ -172,8 +174,12 @@ class Trainer {
           thread_barrier(count);  // every row's code is ready
           Index j_lo, j_hi;
           split_range(code_width, t, count, j_lo, j_hi);
-          net_.code_means(ws_, j_lo, j_hi, rows);
+          net_.code_means(ws_, j_lo, j_hi, rows, mean_rows);
           thread_barrier(count);  // every unit's mean is ready
+          if (parallel) {  // this process's part of each mean: add every process's
+            if (t == 0) add_across(ws_.code_means.data(), code_width, hook_error);
+            thread_barrier(count);
+          }
         }
         double observed = 0.0;  // the batch's observed target entries, with missing values
         if (masked) {
@@ -183,12 +189,8 @@ class Trainer {
         double mean_over = observed;  // what the loss is a mean over: the global batch's observed entries
         if (masked && parallel) {
           if (t == 0) {
-            try {
-              global_observed = parallel->total(observed);
-            } catch (...) {  // never leave the other threads waiting at the barrier
-              hook_error = std::current_exception();
-              global_observed = observed;
-            }
+            global_observed = observed;
+            add_across(&global_observed, 1, hook_error);
           }
           thread_barrier(count);  // the global count is ready
           mean_over = global_observed;
@@ -286,6 +288,15 @@ class Trainer {
   double last_kl() const { return last_kl_; }
 
  private:
+  // parallel_->add(values, size), from thread 0 inside the epoch: an exception is kept for after it.
+  void add_across(double* values, Index size, std::exception_ptr& error) {
+    try {
+      parallel_->add(values, size);
+    } catch (...) {  // never leave the other threads waiting at the barrier
+      error = std::current_exception();
+    }
+  }
+
   // What the loss sum of `rows` rows is a mean over: a VAE's rows (it sums over the outputs), else
   // the elements of the rows, which with missing values are the observed ones.
   double loss_count(Index rows, double elements) const {
@@ -445,6 +456,7 @@ class Trainer {
   std::vector<double> sum_sq_;
   std::vector<std::int64_t> order_;
   const std::int64_t* keys_ = nullptr;  // each batch row's index for the counter RNG: order_, or the global ones
+  const DataParallel<S>* parallel_ = nullptr;  // this epoch's data-parallel steps, if any
   std::vector<double> last_sums_;
   double last_penalty_ = 0.0, last_kl_ = 0.0;
   std::vector<double> reserved_dropout_;  // the dropout rates ws_ was sized for
