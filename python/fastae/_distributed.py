@@ -30,12 +30,11 @@ class DataParallel:
 
         self.MPI = MPI
         self.comm = comm
-        self.rank, self.size = comm.Get_rank(), comm.Get_size()
-        self.counts: List[int] = comm.allgather(int(n_local))  # once: every rank's row count
-        self.offset = sum(self.counts[:self.rank])  # this rank's first row in the global order
-        self.n_local, self.n_global = int(n_local), sum(self.counts)
+        self.rank = comm.Get_rank()
+        counts: List[int] = comm.allgather(int(n_local))  # once: every rank's row count
+        self.offset = sum(counts[:self.rank])  # this rank's first row in the global order
+        self.n_local, self.n_global = int(n_local), sum(counts)
         self.train_rows = np.arange(self.n_global, dtype=np.int64)  # the global rows the epochs train on
-        self.failed_rank: Optional[int] = None
         self._status = np.zeros(1)
 
     def train_on(self, rows: np.ndarray) -> None:
@@ -73,7 +72,6 @@ class DataParallel:
         self.comm.Allreduce(self.MPI.IN_PLACE, gradient, op=self.MPI.SUM)
         self._status[0] = self.rank + 1.0 if status != FINE else FINE
         self.comm.Allreduce(self.MPI.IN_PLACE, self._status, op=self.MPI.MAX)
-        self.failed_rank = int(self._status[0]) - 1 if self._status[0] != FINE else None
         return float(self._status[0])
 
     def add(self, values: np.ndarray) -> None:
@@ -83,23 +81,23 @@ class DataParallel:
 
     def total(self, values: Sequence[float]) -> np.ndarray:
         """values summed over the ranks (float64)."""
-        out = np.asarray(values, dtype=np.float64).copy()
-        self.comm.Allreduce(self.MPI.IN_PLACE, out, op=self.MPI.SUM)
-        return out
+        return self._reduced(values, self.MPI.SUM)
 
     def agree(self, error: Optional[BaseException], what: str) -> None:
         agree(self.comm, error, what)
 
     def minimum(self, values: np.ndarray) -> np.ndarray:
         """values' elementwise minimum over the ranks."""
-        out = np.asarray(values, dtype=np.float64).copy()
-        self.comm.Allreduce(self.MPI.IN_PLACE, out, op=self.MPI.MIN)
-        return out
+        return self._reduced(values, self.MPI.MIN)
 
     def maximum(self, values: np.ndarray) -> np.ndarray:
         """values' elementwise maximum over the ranks."""
+        return self._reduced(values, self.MPI.MAX)
+
+    def _reduced(self, values: Any, op: Any) -> np.ndarray:
+        """A float64 copy of values, reduced elementwise with `op` over the ranks."""
         out = np.asarray(values, dtype=np.float64).copy()
-        self.comm.Allreduce(self.MPI.IN_PLACE, out, op=self.MPI.MAX)
+        self.comm.Allreduce(self.MPI.IN_PLACE, out, op=op)
         return out
 
     def broadcast(self, value: Any) -> Any:

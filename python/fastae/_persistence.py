@@ -317,8 +317,12 @@ def _detector_from(header: Dict[str, Any], model: Any, arrays: Dict[str, np.ndar
 
 
 def save(model: Any, path: Any, include_optimizer: bool = True, part: Optional[str] = None) -> None:
+    """Write a model or a fitted detector to path. After a data-parallel fit (fit(comm=...)) every
+    rank holds the same model and rank 0 alone writes."""
     if not isinstance(include_optimizer, (bool, np.bool_)):
         raise TypeError(f"include_optimizer: expected True or False, got {include_optimizer!r}")
+    if getattr(model.model_ if hasattr(model, "threshold_") else model, "_rank", 0) != 0:
+        return
     if hasattr(model, "threshold_"):
         header, arrays = detector_state(model, bool(include_optimizer))
     else:

@@ -99,8 +99,7 @@ class AnomalyDetector(Estimator):
         reads it. ``include_optimizer=False`` leaves the model's optimizer state out (for scoring)."""
         from ._persistence import save
         self._require_fitted("save")
-        if getattr(self.model_, "_rank", 0) == 0:  # after fit(comm=...): rank 0 alone writes
-            save(self, path, include_optimizer)
+        save(self, path, include_optimizer)  # after fit(comm=...): rank 0 alone writes
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")

@@ -328,15 +328,9 @@ class Autoencoder(Estimator, EpochDriver):
         cfg = _overridden(self._checked(), **overrides)
         self._rank = 0  # trained here alone from now on: save() writes
         n_epochs = cfg["epochs"]
-        if resume:
-            self._require_built("fit(resume=True)")
-            if not self._optimizer_saved:
-                raise ValueError("resume: the model was saved with include_optimizer=False, so training cannot "
-                                 "continue exactly; fit with warm_start=True to go on from its weights with a "
-                                 "fresh optimizer")
         keep = resume or (self.warm_start and self.__sklearn_is_fitted__())
-        if keep and not resume:
-            self._require_built("fit(warm_start=True)")  # a loaded half cannot train
+        if keep:
+            self._check_continuing(resume)
         names, shape = feature_names(X), sample_shape(X)
         X, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if keep else None, cfg["n_threads"],
                                  missing=cfg["missing"])
@@ -375,11 +369,8 @@ class Autoencoder(Estimator, EpochDriver):
         if X_val is not None and "val_loss" not in self.history_:
             raise ValueError("fit(resume=True): the model was trained without validation; the history cannot "
                              "gain a val_loss column now (resume without validation_data/validation_fraction)")
-        callbacks = list(callbacks or [])
-        if self.early_stopping:
-            callbacks.insert(0, EarlyStopping("val_loss", cfg["patience"], cfg["min_delta"],
-                                              bool(self.restore_best_weights)))
-        self._train(X, rows, X_val, n_epochs, cfg, callbacks, target=T, val_target=T_val)
+        self._train(X, rows, X_val, n_epochs, cfg, self._with_early_stopping(callbacks, cfg), target=T,
+                    val_target=T_val)
         return self
 
     def _fit_over(self, comm: Any, X: Any, target: Any, validation_data: Any, callbacks: Optional[Sequence[Any]],
@@ -397,10 +388,7 @@ class Autoencoder(Estimator, EpochDriver):
         try:
             cfg = _overridden(self._checked(), **overrides)  # here: a rank with other hyperparameters fails alone
             if keep:
-                self._require_built("fit(resume=True)" if resume else "fit(warm_start=True)")
-                if resume and not self._optimizer_saved:
-                    raise ValueError("resume: the model was saved with include_optimizer=False, so training cannot "
-                                     "continue exactly; fit with warm_start=True")
+                self._check_continuing(resume)
                 self._check_architecture("fit")
             names, shape = feature_names(X), sample_shape(X)
             arr, low, high = as_matrix(X, "X", cfg["dtype"], self.n_features_in_ if keep else None, cfg["n_threads"],
@@ -452,17 +440,31 @@ class Autoencoder(Estimator, EpochDriver):
             raise
         if X_val is not None and not self.history_["loss"]:
             self.history_["val_loss"] = []
-        callbacks = list(callbacks or [])
-        if self.early_stopping:
-            callbacks.insert(0, EarlyStopping("val_loss", cfg["patience"], cfg["min_delta"],
-                                              bool(self.restore_best_weights)))
         self._parallel = parallel
         try:
-            self._train(arr, rows, X_val, cfg["epochs"], cfg, callbacks, target=T, val_target=T_val)
+            self._train(arr, rows, X_val, cfg["epochs"], cfg, self._with_early_stopping(callbacks, cfg), target=T,
+                        val_target=T_val)
         finally:
             self._parallel = None
         self._rank = parallel.rank
         return self
+
+    def _check_continuing(self, resume: bool) -> None:
+        """Refuse to continue training (resume, or a warm start) a model that cannot: not built, a
+        loaded half, or, to resume exactly, saved without its optimizer state."""
+        self._require_built("fit(resume=True)" if resume else "fit(warm_start=True)")
+        if resume and not self._optimizer_saved:
+            raise ValueError("resume: the model was saved with include_optimizer=False, so training cannot "
+                             "continue exactly; fit with warm_start=True to go on from its weights with a "
+                             "fresh optimizer")
+
+    def _with_early_stopping(self, callbacks: Optional[Sequence[Any]], cfg: Dict[str, Any]) -> List[Any]:
+        """The fit's callbacks, with the EarlyStopping that early_stopping=True asks for first."""
+        callbacks = list(callbacks or [])
+        if self.early_stopping:
+            callbacks.insert(0, EarlyStopping("val_loss", cfg["patience"], cfg["min_delta"],
+                                              bool(self.restore_best_weights)))
+        return callbacks
 
     def _share_state(self, comm: Any) -> None:
         """Rank 0's weights, optimizer state and shuffle state on every rank (a fresh build gives
@@ -805,8 +807,7 @@ class Autoencoder(Estimator, EpochDriver):
         objective: no noise, no dropout, no penalty."""
         if target is None and self._pieces(X):  # every piece's loss sum and element count, then one mean
             def totals(piece: np.ndarray) -> np.ndarray:
-                sums, counts = self._row_losses(self._scored(piece, None, "evaluate")[0], self._threads())
-                return np.array([sums.sum(), counts.sum()])
+                return np.array(self._loss_sums(self._scored(piece, None, "evaluate")[0], self._threads()))
             return float(np.divide(*sum(self._each_piece(X, totals))))
         X, T = self._scored(X, target, "evaluate")
         total, count = self._loss_sums(X, self._threads(), T)
@@ -887,8 +888,6 @@ class Autoencoder(Estimator, EpochDriver):
         ``include_optimizer=False`` the optimizer state is left out (a third of the size with Adam):
         the file loads for inference and for fresh or warm-started fits, not for fit(resume=True).
         After fit(comm=...), only rank 0 writes (every rank holds the same model)."""
-        if getattr(self, "_rank", 0) != 0:
-            return
         save_model(self, path, include_optimizer)
 
     @classmethod

@@ -149,6 +149,10 @@ def load_sample() -> Dataset:
 
 
 # ----------------------------------------------------------------------------- a user's own files
+# What np.load raises for a damaged .npy (a damaged version 1 or 2 header is parsed again with
+# tokenize, which raises TokenError).
+NPY_ERRORS = (ValueError, OSError, EOFError, SyntaxError, TypeError, MemoryError, tokenize.TokenError)
+
 def load_array(path: Any) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """(X, labels or None) from a .npy, .npz or .csv file; X is float32 of shape (n, features).
 
@@ -165,8 +169,7 @@ def load_array(path: Any) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     if suffix == "npy":
         try:  # mapped, not read: a header that declares more than the file holds is refused, not allocated
             X = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError, EOFError, SyntaxError, TypeError, MemoryError, tokenize.TokenError) as err:
-            # (NumPy parses a damaged version 1 or 2 header again with tokenize, which raises TokenError)
+        except NPY_ERRORS as err:
             raise ValueError(f"{path}: not a readable .npy file, or it is truncated or corrupt "
                              f"({type(err).__name__}: {err})") from None
     elif suffix == "npz":
@@ -329,7 +332,7 @@ def mapped_rows(path: str) -> Optional[np.ndarray]:
         return None
     try:
         X = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError, SyntaxError, TypeError, MemoryError, tokenize.TokenError):
+    except NPY_ERRORS:
         return None  # load_array says what is wrong with it
     if X.dtype.kind != "f" or X.ndim < 2 or 0 in X.shape or (X.ndim > 2 and not X.flags.c_contiguous):
         return None
